@@ -1,0 +1,55 @@
+"""The ``gann`` command: one module per subcommand, each with ``add_parser`` and ``run``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from gann_core.errors import GannError
+from gann_core.table import TimesliceError
+
+# Subcommand modules of this package, in the order ``gann --help`` lists them.
+SUBCOMMANDS = ("simulate", "import_trackml", "info", "train", "predict", "evaluate", "bench")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gann",
+        description="Assign reconstructed tracks to collisions in detector timeslices with a graph attention network.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"gann_core.cli.{name}")
+        except ModuleNotFoundError as error:
+            if error.name == f"gann_core.cli.{name}":
+                continue
+            raise
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s: %(message)s" if not args.verbose else "%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.run(args) or 0)
+    except (GannError, TimesliceError, OSError) as error:
+        if args.verbose:
+            raise
+        print(f"gann {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"gann {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
