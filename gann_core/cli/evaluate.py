@@ -1,0 +1,49 @@
+"""``gann evaluate``: the network beside the classical baselines, on a file or simulated timeslices."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from gann_core.cli._common import add_model_argument, add_simulation_arguments, describe_simulation, simulation_config
+from gann_core.cli.predict import _check_threshold
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="compare the network with the classical baselines",
+        description="Print edge precision/recall/accuracy and event-level figures of the network and of the "
+        "classical baselines (z0 gap, z0 linkage, helix crossing) on the same timeslices. Without INPUT, "
+        "timeslices are simulated with the simulation options.",
+    )
+    parser.add_argument("input", nargs="?", help="timeslice parquet file with event_id (default: simulate)")
+    add_model_argument(parser)
+    parser.add_argument("--threshold", type=float, default=None, help="p(same event) threshold (default: the model's, 0.5)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--device", default="auto", help="'auto' (default), 'cpu' or 'cuda'")
+    add_simulation_arguments(parser, n_default=1000, seed_default=12345)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from gann_core.evaluate import evaluate
+    from gann_core.model.saved import Model
+    from gann_core.train.loop import choose_device
+
+    _check_threshold(args.threshold)
+    model = Model.load(args.model, device=choose_device(args.device))
+    if args.input:
+        from gann_core.io import read_timeslices
+
+        table = read_timeslices(args.input)
+        description = f"file {args.input}"
+    else:
+        from gann_core.simulate import simulate_timeslices
+
+        config = simulation_config(args)
+        table = simulate_timeslices(config, args.timeslices, seed=args.seed)
+        description = describe_simulation(config, args.timeslices, args.seed)
+    report = evaluate(model, table, threshold=args.threshold, data_description=description)
+    print(report.to_json() if args.json else report.format_table())
+    return 0

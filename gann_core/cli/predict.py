@@ -1,0 +1,55 @@
+"""``gann predict``: event label per track and pair scores for a timeslice file."""
+
+from __future__ import annotations
+
+import argparse
+
+from gann_core.cli._common import add_model_argument
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="assign every track to a collision",
+        description="Score all track pairs of every timeslice and assemble one event label per track. "
+        "Writes OUTPUT (the hits plus event_pred) and OUTPUT's sibling .pairs.parquet (one row per scored pair).",
+    )
+    parser.add_argument("input", help="timeslice parquet file")
+    parser.add_argument("-o", "--output", required=True, help="predictions parquet file to write")
+    add_model_argument(parser)
+    parser.add_argument("--threshold", type=float, default=None, help="p(same event) threshold (default: the model's, 0.5)")
+    parser.add_argument("--assembly", choices=("average", "components"), default=None, help="event assembly (default: the model's)")
+    parser.add_argument("--batch-size", type=int, default=256, help="timeslices per network call (default: 256)")
+    parser.add_argument("--device", default="auto", help="'auto' (default), 'cpu' or 'cuda'")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from gann_core.infer import predict
+    from gann_core.io import check_output_path, pairs_path, read_timeslices, write_timeslices
+    from gann_core.model.saved import Model
+    from gann_core.train.loop import choose_device
+
+    check_output_path(args.output)
+    _check_threshold(args.threshold)
+    model = Model.load(args.model, device=choose_device(args.device))
+    table = read_timeslices(args.input)
+    prediction = predict(
+        model, table, threshold=args.threshold, assembly=args.assembly,
+        batch_size=args.batch_size, progress=not args.no_progress,
+    )
+    write_timeslices(args.output, prediction.table, pairs=prediction.pairs_table())
+
+    events = int(sum(prediction.track_labels[lo:hi].max() + 1 for lo, hi in zip(table.slice_track_offsets[:-1], table.slice_track_offsets[1:]) if hi > lo))
+    print(f"model: {model.name} ({model.source}), threshold {prediction.threshold:g}, assembly {prediction.assembly}")
+    print(f"{table.n_timeslices} timeslices, {table.n_tracks} tracks, {len(prediction.pairs)} pairs scored, {events} collisions assembled")
+    print(f"wrote {args.output} and {pairs_path(args.output)}")
+    return 0
+
+
+def _check_threshold(threshold: float | None) -> None:
+    from gann_core.errors import ConfigError
+
+    if threshold is not None and not 0.0 < threshold < 1.0:
+        raise ConfigError(f"--threshold {threshold} is invalid; use a value between 0 and 1, e.g. 0.5.")

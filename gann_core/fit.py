@@ -1,0 +1,217 @@
+"""Helix fit of every track, vectorised over all tracks of a table.
+
+The transverse projection of a helix in a solenoid field along z is a circle, and z grows
+linearly with the transverse arc length s. Per track this module fits
+
+* a circle to (x, y) by the algebraic (Kåsa) method on centred coordinates, a linear least
+  squares problem x² + y² + D x + E y + F = 0 solved for all tracks at once;
+* the line z = z0 + cot θ · s, where s is the signed arc length from the point of closest
+  approach (PCA) to the beam line (x = y = 0), positive along the direction of motion.
+
+The direction of motion is taken from the innermost to the outermost hit, so tracks are
+assumed to move outwards (true for tracks from a collision near the beam line).
+
+Uncertainties come from the residuals: the z line gives σ(z0), σ(cot θ) from the usual
+regression covariance; the transverse parameters take the covariance of a local parabola
+w(s) = d0 + φ s + κ s² / 2 fitted to the same hits, scaled by the circle residuals.
+A floor (``min_sigma_mm``) keeps a track with exactly three hits, which has no residual
+freedom in the circle, from claiming zero uncertainty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gann_core.table import Timeslices
+
+#: Circles with a larger radius are treated as straight lines in the arc-length computation.
+STRAIGHT_RADIUS_MM = 1.0e7
+
+
+@dataclass(frozen=True)
+class TrackFit:
+    """Fitted helix parameters, one entry per track (lengths equal ``n_tracks``).
+
+    Attributes use mm, radians and 1/mm. ``curvature`` is signed: positive when the track
+    turns counter-clockwise seen from +z. ``d0`` is signed: positive when the beam line
+    lies outside the fitted circle. ``xc, yc, radius`` describe the transverse circle,
+    ``phi_pca`` the angle of the PCA seen from the circle centre, and ``sense`` is +1 for
+    counter-clockwise motion and -1 for clockwise.
+    """
+
+    z0: np.ndarray
+    d0: np.ndarray
+    phi0: np.ndarray
+    cot_theta: np.ndarray
+    curvature: np.ndarray
+    sigma_z0: np.ndarray
+    sigma_d0: np.ndarray
+    sigma_phi0: np.ndarray
+    sigma_cot_theta: np.ndarray
+    sigma_curvature: np.ndarray
+    xc: np.ndarray
+    yc: np.ndarray
+    radius: np.ndarray
+    phi_pca: np.ndarray
+    sense: np.ndarray
+    rms_xy: np.ndarray
+    rms_z: np.ndarray
+    t0: np.ndarray | None = None
+
+    @property
+    def n_tracks(self) -> int:
+        return len(self.z0)
+
+    def arc_length_to(self, track: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Signed transverse arc length (mm) from the PCA of ``track`` to the circle point nearest (x, y)."""
+        angle = np.arctan2(y - self.yc[track], x - self.xc[track])
+        dphi = _wrap(angle - self.phi_pca[track]) * self.sense[track]
+        return dphi * np.minimum(self.radius[track], STRAIGHT_RADIUS_MM)
+
+    def z_at(self, track: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """z (mm) of ``track``'s fitted helix where its circle passes nearest to (x, y)."""
+        return self.z0[track] + self.cot_theta[track] * self.arc_length_to(track, x, y)
+
+    def parameters(self) -> np.ndarray:
+        """Parameters and uncertainties as an (n_tracks, 10) float array, in a fixed column order."""
+        return np.stack(
+            [
+                self.z0, self.d0, self.phi0, self.cot_theta, self.curvature,
+                self.sigma_z0, self.sigma_d0, self.sigma_phi0, self.sigma_cot_theta, self.sigma_curvature,
+            ],
+            axis=1,
+        )
+
+
+def fit_tracks(table: Timeslices, *, min_sigma_mm: float = 0.01) -> TrackFit:
+    """Fit a helix to every track of ``table`` (see the module docstring for the method)."""
+    x = table.columns["x"]
+    y = table.columns["y"]
+    z = table.columns["z"]
+    offsets = table.track_offsets
+    starts = offsets[:-1]
+    n_hits = np.diff(offsets).astype(np.float64)
+    hit_track = table.hit_track_index
+
+    def track_sum(values: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(values, starts) if len(values) else np.zeros(0)
+
+    # Circle: centre the coordinates per track, then solve the 3x3 normal equations of
+    # u² + v² + D u + E v + F = 0 for every track at once.
+    x_mean = track_sum(x) / n_hits
+    y_mean = track_sum(y) / n_hits
+    u = x - x_mean[hit_track]
+    v = y - y_mean[hit_track]
+    w = u * u + v * v
+    suu, suv, svv = track_sum(u * u), track_sum(u * v), track_sum(v * v)
+    su, sv = track_sum(u), track_sum(v)
+    matrix = np.stack(
+        [
+            np.stack([suu, suv, su], axis=-1),
+            np.stack([suv, svv, sv], axis=-1),
+            np.stack([su, sv, n_hits], axis=-1),
+        ],
+        axis=1,
+    )
+    rhs = -np.stack([track_sum(w * u), track_sum(w * v), track_sum(w)], axis=-1)
+    # A tiny ridge keeps collinear hits (straight tracks) solvable; such tracks end up with a
+    # huge radius, which the arc-length formula caps at STRAIGHT_RADIUS_MM.
+    matrix = matrix + np.eye(3) * 1e-9 * (suu + svv + 1.0)[:, None, None]
+    solution = np.linalg.solve(matrix, rhs[..., None])[..., 0]
+    d_coef, e_coef, f_coef = solution[:, 0], solution[:, 1], solution[:, 2]
+    xc = x_mean - d_coef / 2
+    yc = y_mean - e_coef / 2
+    radius = np.sqrt(np.maximum(d_coef**2 / 4 + e_coef**2 / 4 - f_coef, 1e-12))
+    radius = np.minimum(radius, STRAIGHT_RADIUS_MM)
+
+    # Sense of rotation: the angle around the centre from the innermost to the outermost hit.
+    r_hit = np.hypot(x, y)
+    inner = _argext_per_track(r_hit, offsets, np.argmin)
+    outer = _argext_per_track(r_hit, offsets, np.argmax)
+    alpha = np.arctan2(y - yc[hit_track], x - xc[hit_track])
+    sense = np.sign(_wrap(alpha[outer] - alpha[inner]))
+    sense[sense == 0] = 1.0
+
+    # PCA to the beam line: the circle point on the line from the centre towards the origin.
+    centre_distance = np.hypot(xc, yc)
+    phi_pca = np.arctan2(-yc, -xc)
+    d0 = centre_distance - radius
+    phi0 = _wrap(phi_pca + sense * np.pi / 2)
+    curvature = sense / radius
+
+    # z line against the signed arc length from the PCA.
+    s = _wrap(alpha - phi_pca[hit_track]) * sense[hit_track] * radius[hit_track]
+    z0, cot_theta, sigma_z0, sigma_cot, rms_z = _line_fit(s, z, starts, n_hits, min_sigma_mm)
+
+    # Transverse uncertainties from a local parabola in s, scaled by the circle residuals.
+    residual = np.hypot(x - xc[hit_track], y - yc[hit_track]) - radius[hit_track]
+    dof = np.maximum(n_hits - 3, 1)
+    rms_xy = np.sqrt(track_sum(residual**2) / dof)
+    sigma_xy = np.maximum(rms_xy, min_sigma_mm)
+    moments = np.stack([track_sum(s**k) for k in range(5)], axis=-1)
+    design = np.stack(
+        [
+            np.stack([moments[:, 0], moments[:, 1], moments[:, 2] / 2], axis=-1),
+            np.stack([moments[:, 1], moments[:, 2], moments[:, 3] / 2], axis=-1),
+            np.stack([moments[:, 2] / 2, moments[:, 3] / 2, moments[:, 4] / 4], axis=-1),
+        ],
+        axis=1,
+    )
+    design = design + np.eye(3) * 1e-12 * (1.0 + moments[:, 4])[:, None, None]
+    covariance_unit = np.linalg.inv(design)
+    diagonal = np.sqrt(np.abs(np.diagonal(covariance_unit, axis1=1, axis2=2)))
+    sigma_d0 = sigma_xy * diagonal[:, 0]
+    sigma_phi0 = sigma_xy * diagonal[:, 1]
+    sigma_curvature = sigma_xy * diagonal[:, 2]
+
+    t0 = None
+    if table.has_time:
+        # Time at the PCA: hit time minus flight time at the speed of light along the helix.
+        path = np.abs(s) * np.sqrt(1.0 + cot_theta[hit_track] ** 2)
+        t0 = track_sum(table.columns["t"] - path / 299.792458) / n_hits
+
+    return TrackFit(
+        z0=z0, d0=d0, phi0=phi0, cot_theta=cot_theta, curvature=curvature,
+        sigma_z0=sigma_z0, sigma_d0=sigma_d0, sigma_phi0=sigma_phi0,
+        sigma_cot_theta=sigma_cot, sigma_curvature=sigma_curvature,
+        xc=xc, yc=yc, radius=radius, phi_pca=phi_pca, sense=sense,
+        rms_xy=rms_xy, rms_z=rms_z, t0=t0,
+    )
+
+
+def _line_fit(s, z, starts, n_hits, min_sigma_mm):
+    """Least-squares z = z0 + cot·s per track; returns z0, cot, σ(z0), σ(cot), rms residual."""
+
+    def track_sum(values):
+        return np.add.reduceat(values, starts) if len(values) else np.zeros(0)
+
+    ss, sz, s1, z1 = track_sum(s * s), track_sum(s * z), track_sum(s), track_sum(z)
+    det = n_hits * ss - s1 * s1
+    det = np.where(np.abs(det) < 1e-12, 1e-12, det)
+    cot_theta = (n_hits * sz - s1 * z1) / det
+    z0 = (z1 * ss - s1 * sz) / det
+
+    track = np.repeat(np.arange(len(starts)), n_hits.astype(np.int64))
+    residual = z - z0[track] - cot_theta[track] * s
+    rms_z = np.sqrt(track_sum(residual**2) / np.maximum(n_hits - 2, 1))
+    sigma = np.maximum(rms_z, min_sigma_mm)
+    sigma_z0 = sigma * np.sqrt(np.abs(ss / det))
+    sigma_cot = sigma * np.sqrt(np.abs(n_hits / det))
+    return z0, cot_theta, sigma_z0, sigma_cot, rms_z
+
+
+def _argext_per_track(values: np.ndarray, offsets: np.ndarray, which) -> np.ndarray:
+    """Row index of the per-track minimum (``np.argmin``) or maximum (``np.argmax``) of ``values``."""
+    n_tracks = len(offsets) - 1
+    track = np.repeat(np.arange(n_tracks), np.diff(offsets))
+    key = values if which is np.argmax else -values
+    # Sort rows by (track, key); the last row of each track then holds the extreme value.
+    order = np.lexsort((key, track))
+    return order[offsets[1:] - 1]
+
+
+def _wrap(angle: np.ndarray) -> np.ndarray:
+    """Wrap angles to [-π, π)."""
+    return (angle + np.pi) % (2 * np.pi) - np.pi

@@ -1,0 +1,262 @@
+"""HitGraph and TrackGraph arrays for a whole table, cut into batches of timeslices.
+
+* HitGraph: nodes are hits; edges join each hit to the ``neighbours`` nearest hits of its own
+  track in the order of the distance r from the beam line, in both directions. Node features
+  do not need mm precision to be useful through tanh: absolute position in m, position
+  relative to the track's mean, residuals to the track's helix fit, and hit time relative to
+  the track's fitted time at the beam line.
+* TrackGraph: nodes are tracks with their fitted helix parameters (:mod:`gann_core.fit`);
+  edges are candidate pairs (:mod:`gann_core.pairs`) with the pair geometry as features.
+
+All arrays of one table are computed once, vectorised; because the table is sorted by
+timeslice, the hits, edges, tracks and pairs of consecutive timeslices are contiguous, so a
+batch is a set of array slices (:meth:`GraphArrays.batch`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch_geometric.data import Data
+
+from gann_core.fit import TrackFit, fit_tracks
+from gann_core.pairs import PairGeometry, TrackPairs, all_pairs, pair_geometry, same_event
+from gann_core.table import Timeslices
+
+HIT_FEATURES = (
+    "r_m", "cos_phi", "sin_phi", "z_m", "dr_track", "dphi_track", "dz_track",
+    "residual_xy_mm", "residual_z_mm", "arc_length_m",
+)
+HIT_TIME_FEATURES = ("dt_track_ns",)
+TRACK_FEATURES = (
+    "z0", "d0", "cos_phi0", "sin_phi0", "cot_theta", "curvature_per_m",
+    "log_sigma_z0", "log_sigma_d0", "log_sigma_phi0", "log_sigma_cot_theta", "log_sigma_curvature",
+    "n_hits",
+)
+TRACK_TIME_FEATURES = ("t0",)
+PAIR_FEATURES = (
+    "log_dz0", "log_dz0_significance", "log_dz_cross", "log_dz_cross_significance",
+    "log_r_cross", "log_circle_gap",
+)
+PAIR_TIME_FEATURES = ("log_dt0",)
+
+#: Floor inside the logarithms of pair features, in the feature's unit (mm or ns).
+_LOG_FLOOR = 1e-3
+
+
+def feature_names(use_time: bool) -> dict[str, tuple[str, ...]]:
+    """Names of the hit, track and pair feature columns for a model with or without time."""
+    extra = use_time
+    return {
+        "hit": HIT_FEATURES + (HIT_TIME_FEATURES if extra else ()),
+        "track": TRACK_FEATURES + (TRACK_TIME_FEATURES if extra else ()),
+        "pair": PAIR_FEATURES + (PAIR_TIME_FEATURES if extra else ()),
+    }
+
+
+@dataclass(frozen=True)
+class GraphArrays:
+    """Features and connectivity of every timeslice of a table (indices are global).
+
+    ``slice_*_offsets`` have ``n_timeslices + 1`` entries and locate each timeslice's hits,
+    HitGraph edges, tracks and pairs. ``pair_truth`` is None when the table has no truth.
+    """
+
+    hit_x: np.ndarray
+    edge_index: np.ndarray
+    hit_track: np.ndarray
+    track_x: np.ndarray
+    pair_a: np.ndarray
+    pair_b: np.ndarray
+    pair_x: np.ndarray
+    pair_truth: np.ndarray | None
+    slice_hit_offsets: np.ndarray
+    slice_edge_offsets: np.ndarray
+    slice_track_offsets: np.ndarray
+    slice_pair_offsets: np.ndarray
+
+    @property
+    def n_timeslices(self) -> int:
+        return len(self.slice_track_offsets) - 1
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.pair_a)
+
+    def batch(self, lo: int, hi: int) -> Data:
+        """Timeslices ``lo..hi-1`` as one PyG ``Data`` object with indices re-based to 0.
+
+        Fields: ``x`` (hit features), ``edge_index`` (HitGraph), ``hit_track`` (track of each
+        hit), ``track_x``, ``pair_index`` (2 × pairs, TrackGraph edges), ``pair_x``, ``y``
+        (pair truth as float, when known), ``num_tracks``, ``pair_offset`` (global index of
+        the first pair, to place the scores back).
+        """
+        h0, h1 = self.slice_hit_offsets[lo], self.slice_hit_offsets[hi]
+        e0, e1 = self.slice_edge_offsets[lo], self.slice_edge_offsets[hi]
+        t0, t1 = self.slice_track_offsets[lo], self.slice_track_offsets[hi]
+        p0, p1 = self.slice_pair_offsets[lo], self.slice_pair_offsets[hi]
+        data = Data(
+            x=torch.from_numpy(self.hit_x[h0:h1]),
+            edge_index=torch.from_numpy(self.edge_index[:, e0:e1] - h0),
+            hit_track=torch.from_numpy(self.hit_track[h0:h1] - t0),
+            track_x=torch.from_numpy(self.track_x[t0:t1]),
+            pair_index=torch.from_numpy(np.stack([self.pair_a[p0:p1] - t0, self.pair_b[p0:p1] - t0])),
+            pair_x=torch.from_numpy(self.pair_x[p0:p1]),
+            num_nodes=int(h1 - h0),
+        )
+        data.num_tracks = int(t1 - t0)
+        data.pair_offset = int(p0)
+        if self.pair_truth is not None:
+            data.y = torch.from_numpy(self.pair_truth[p0:p1].astype(np.float32))
+        return data
+
+    def batches(self, batch_size: int, order: np.ndarray | None = None):
+        """Yield batches of ``batch_size`` consecutive timeslices (in ``order`` of batch starts)."""
+        starts = np.arange(0, self.n_timeslices, batch_size)
+        if order is not None:
+            starts = starts[order]
+        for lo in starts:
+            yield self.batch(int(lo), int(min(lo + batch_size, self.n_timeslices)))
+
+
+def build_graphs(
+    table: Timeslices,
+    *,
+    use_time: bool = False,
+    neighbours: int = 2,
+    fit: TrackFit | None = None,
+    pairs: TrackPairs | None = None,
+) -> GraphArrays:
+    """Compute HitGraph and TrackGraph arrays for every timeslice of ``table``.
+
+    ``pairs`` defaults to all pairs within each timeslice. ``use_time`` requires a ``t``
+    column. ``neighbours`` is how many hits on each side along the track a hit is joined to.
+    """
+    if use_time and not table.has_time:
+        raise ValueError("use_time=True needs a 't' column (hit time in ns) in the table.")
+    fit = fit_tracks(table) if fit is None else fit
+    pairs = all_pairs(table) if pairs is None else pairs
+
+    hit_x = hit_features(table, fit, use_time)
+    edge_index = hit_edges(table, neighbours)
+    track_x = track_features(table, fit, use_time)
+    geometry = pair_geometry(fit, pairs)
+    pair_x = pair_features(geometry, use_time)
+    pair_truth = same_event(table, pairs) if table.has_truth else None
+
+    slice_hit_offsets = table.track_offsets[table.slice_track_offsets]
+    slice_edge_offsets = np.searchsorted(edge_index[0], slice_hit_offsets, side="left")
+    # Pairs are ordered by their first track, so each timeslice's pairs are contiguous.
+    slice_pair_offsets = np.searchsorted(pairs.track_a, table.slice_track_offsets, side="left")
+    return GraphArrays(
+        hit_x=hit_x,
+        edge_index=edge_index,
+        hit_track=table.hit_track_index,
+        track_x=track_x,
+        pair_a=pairs.track_a,
+        pair_b=pairs.track_b,
+        pair_x=pair_x,
+        pair_truth=pair_truth,
+        slice_hit_offsets=slice_hit_offsets.astype(np.int64),
+        slice_edge_offsets=slice_edge_offsets.astype(np.int64),
+        slice_track_offsets=table.slice_track_offsets.astype(np.int64),
+        slice_pair_offsets=slice_pair_offsets.astype(np.int64),
+    )
+
+
+def hit_features(table: Timeslices, fit: TrackFit, use_time: bool) -> np.ndarray:
+    """Per-hit features (see ``HIT_FEATURES``), float32, shape (n_hits, n_features)."""
+    x, y, z = table.columns["x"], table.columns["y"], table.columns["z"]
+    track = table.hit_track_index
+    starts = table.track_offsets[:-1]
+    n_hits = np.diff(table.track_offsets).astype(np.float64)
+
+    def track_mean(values):
+        return (np.add.reduceat(values, starts) / n_hits)[track]
+
+    r = np.hypot(x, y)
+    phi = np.arctan2(y, x)
+    cos_phi, sin_phi = np.cos(phi), np.sin(phi)
+    mean_phi = np.arctan2(track_mean(sin_phi), track_mean(cos_phi))
+    dphi = (phi - mean_phi + np.pi) % (2 * np.pi) - np.pi
+
+    arc_length = fit.arc_length_to(track, x, y)
+    residual_xy = np.hypot(x - fit.xc[track], y - fit.yc[track]) - fit.radius[track]
+    residual_z = z - (fit.z0[track] + fit.cot_theta[track] * arc_length)
+    columns = [
+        r / 1000.0,
+        cos_phi,
+        sin_phi,
+        z / 1000.0,
+        (r - track_mean(r)) / 300.0,
+        dphi * 10.0,
+        (z - track_mean(z)) / 300.0,
+        np.clip(residual_xy, -10.0, 10.0),
+        np.clip(residual_z, -10.0, 10.0),
+        arc_length / 1000.0,
+    ]
+    if use_time:
+        columns.append(np.clip((table.columns["t"] - fit.t0[track]) / 10.0, -10.0, 10.0))
+    return np.stack(columns, axis=1).astype(np.float32)
+
+
+def hit_edges(table: Timeslices, neighbours: int) -> np.ndarray:
+    """HitGraph edges (2, E): each hit to ``neighbours`` hits on each side along r in its track.
+
+    Edges are returned sorted by source hit, so each timeslice's edges are contiguous.
+    """
+    track = table.hit_track_index
+    r = np.hypot(table.columns["x"], table.columns["y"])
+    order = np.lexsort((r, track))  # rows by track, then by r
+    sorted_track = track[order]
+    sources, targets = [], []
+    for step in range(1, neighbours + 1):
+        same = sorted_track[step:] == sorted_track[:-step]
+        inner = order[:-step][same]
+        outer = order[step:][same]
+        sources += [inner, outer]
+        targets += [outer, inner]
+    if not sources:
+        return np.zeros((2, 0), dtype=np.int64)
+    source = np.concatenate(sources)
+    target = np.concatenate(targets)
+    by_source = np.lexsort((target, source))
+    return np.stack([source[by_source], target[by_source]]).astype(np.int64)
+
+
+def track_features(table: Timeslices, fit: TrackFit, use_time: bool) -> np.ndarray:
+    """Per-track features (see ``TRACK_FEATURES``), float32; standardised later by the model."""
+    columns = [
+        fit.z0,
+        fit.d0,
+        np.cos(fit.phi0),
+        np.sin(fit.phi0),
+        fit.cot_theta,
+        fit.curvature * 1000.0,
+        np.log(fit.sigma_z0 + 1e-6),
+        np.log(fit.sigma_d0 + 1e-6),
+        np.log(fit.sigma_phi0 + 1e-9),
+        np.log(fit.sigma_cot_theta + 1e-9),
+        np.log(fit.sigma_curvature + 1e-12),
+        table.hits_per_track.astype(np.float64),
+    ]
+    if use_time:
+        columns.append(fit.t0)
+    return np.stack(columns, axis=1).astype(np.float32)
+
+
+def pair_features(geometry: PairGeometry, use_time: bool) -> np.ndarray:
+    """Per-pair features (see ``PAIR_FEATURES``): logarithms of the pair geometry, float32."""
+    columns = [
+        np.log(geometry.dz0 + _LOG_FLOOR),
+        np.log(geometry.dz0_significance + _LOG_FLOOR),
+        np.log(geometry.dz_cross + _LOG_FLOOR),
+        np.log(geometry.dz_cross_significance + _LOG_FLOOR),
+        np.log(geometry.r_cross + _LOG_FLOOR),
+        np.log(geometry.circle_gap + _LOG_FLOOR),
+    ]
+    if use_time:
+        columns.append(np.log(geometry.dt0 + _LOG_FLOOR))
+    return np.stack(columns, axis=1).astype(np.float32)

@@ -1,0 +1,112 @@
+"""The GANN network: GAT track encoder, fitted track parameters, symmetric pair classifier."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import torch
+from torch import nn
+from torch_geometric.data import Data
+
+from gann_core.errors import ConfigError
+from gann_core.graph import GraphArrays, feature_names
+from gann_core.model.classifier import PairClassifier
+from gann_core.model.encoder import GATEncoder
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of a GANN network; stored in every model file.
+
+    Attributes:
+        gat_hidden: width of each GAT layer output (split over ``heads``).
+        gat_layers: number of GAT layers.
+        heads: attention heads per GAT layer.
+        track_hidden: width of the track embedding after joining the fitted parameters.
+        classifier_hidden: width of the pair classifier's hidden layers.
+        classifier_layers: number of hidden layers in the pair classifier.
+        neighbours: HitGraph edges join each hit to this many hits on each side along r.
+        use_time: whether hit time ``t`` is an input (then every input needs a ``t`` column).
+    """
+
+    gat_hidden: int = 32
+    gat_layers: int = 2
+    heads: int = 2
+    track_hidden: int = 32
+    classifier_hidden: int = 64
+    classifier_layers: int = 2
+    neighbours: int = 2
+    use_time: bool = False
+
+    def validate(self) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name != "use_time" and (not isinstance(value, int) or value < 1):
+                raise ConfigError(f"model parameter {item.name}={value!r} is invalid: expected an integer ≥ 1.")
+        if self.gat_hidden % self.heads:
+            raise ConfigError(
+                f"model parameter gat_hidden={self.gat_hidden} must be divisible by heads={self.heads}."
+            )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "ModelConfig":
+        known = {item.name for item in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ConfigError(f"unknown model parameter(s) {sorted(unknown)}; known: {sorted(known)}.")
+        return cls(**values)
+
+
+class GANN(nn.Module):
+    """Score candidate track pairs of a batch of timeslices as p(same event).
+
+    Inputs are standardised with per-feature means and standard deviations taken from the
+    training data (:meth:`set_normalization`) and stored as buffers. The track embedding is
+    an MLP on [mean-pooled GAT embedding ‖ standardised fitted helix parameters]; the pair
+    classifier (:class:`PairClassifier`) sees both embeddings and the pair geometry.
+    """
+
+    def __init__(self, config: ModelConfig | None = None):
+        super().__init__()
+        self.config = config or ModelConfig()
+        self.config.validate()
+        names = feature_names(self.config.use_time)
+        n_hit, n_track, n_pair = len(names["hit"]), len(names["track"]), len(names["pair"])
+        self.encoder = GATEncoder(n_hit, self.config.gat_hidden, self.config.gat_layers, self.config.heads)
+        self.track_mlp = nn.Sequential(
+            nn.Linear(self.encoder.out_features + n_track, self.config.track_hidden),
+            nn.SiLU(),
+            nn.Linear(self.config.track_hidden, self.config.track_hidden),
+        )
+        self.classifier = PairClassifier(
+            self.config.track_hidden, n_pair, self.config.classifier_hidden, self.config.classifier_layers
+        )
+        for prefix, size in (("hit", n_hit), ("track", n_track), ("pair", n_pair)):
+            self.register_buffer(f"{prefix}_mean", torch.zeros(size))
+            self.register_buffer(f"{prefix}_std", torch.ones(size))
+
+    def set_normalization(self, arrays: GraphArrays) -> None:
+        """Take feature means and standard deviations from training arrays."""
+        for prefix, values in (("hit", arrays.hit_x), ("track", arrays.track_x), ("pair", arrays.pair_x)):
+            mean = values.mean(axis=0) if len(values) else np.zeros(values.shape[1])
+            std = values.std(axis=0) if len(values) else np.ones(values.shape[1])
+            std = np.where(std > 1e-6, std, 1.0)
+            getattr(self, f"{prefix}_mean").copy_(torch.as_tensor(mean, dtype=torch.float32))
+            getattr(self, f"{prefix}_std").copy_(torch.as_tensor(std, dtype=torch.float32))
+
+    def embed_tracks(self, data: Data) -> torch.Tensor:
+        """Track embeddings, shape (num_tracks, track_hidden)."""
+        x = (data.x - self.hit_mean) / self.hit_std
+        pooled = self.encoder(x, data.edge_index, data.hit_track, data.num_tracks)
+        track_x = (data.track_x - self.track_mean) / self.track_std
+        return self.track_mlp(torch.cat([pooled, track_x], dim=1))
+
+    def forward(self, data: Data) -> torch.Tensor:
+        """Return one logit of p(same event) per pair in ``data.pair_index``."""
+        embedding = self.embed_tracks(data)
+        pair_x = (data.pair_x - self.pair_mean) / self.pair_std
+        return self.classifier(embedding, data.pair_index, pair_x)

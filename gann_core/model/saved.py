@@ -1,0 +1,133 @@
+"""A trained GANN with everything needed to use it: weights, settings, provenance.
+
+Model files are written with ``torch.save`` and read with ``torch.load(weights_only=True)``,
+so loading a file never executes code from it. A file holds a plain dictionary:
+``format`` ("gann-model"), ``format_version``, ``config`` (:class:`ModelConfig`),
+``state_dict``, ``threshold``, ``assembly``, ``baselines`` (the classical baselines'
+calibration on the training data) and ``metadata`` (training command, data, metrics,
+package versions).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from gann_core.errors import ModelFileError
+from gann_core.model.network import GANN, ModelConfig
+
+FORMAT = "gann-model"
+FORMAT_VERSION = 1
+SHIPPED_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+#: Shipped models by name; ``Model.load()`` with no argument takes "spd".
+SHIPPED_MODELS = {"spd": "spd_default.pt", "trackml": "trackml_default.pt"}
+
+
+@dataclass
+class Model:
+    """A trained network plus its decision threshold, assembly method and provenance."""
+
+    network: GANN
+    threshold: float = 0.5
+    assembly: str = "average"
+    baselines: dict | None = None
+    metadata: dict = field(default_factory=dict)
+    source: str = "in memory"
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.network.config
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.network.parameters()).device
+
+    @property
+    def name(self) -> str:
+        return self.metadata.get("name", Path(self.source).stem)
+
+    def to(self, device: str | torch.device) -> "Model":
+        self.network.to(device)
+        return self
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, *, device: str | torch.device = "cpu") -> "Model":
+        """Load a model file, or a shipped model by name ("spd", "trackml"; None means "spd")."""
+        path = shipped_model_path("spd" if path is None else str(path)) if _is_shipped_name(path) else Path(path)
+        if not path.is_file():
+            raise ModelFileError(
+                f"model file {path} not found; pass a file written by 'gann train' or omit --model to use the shipped default."
+            )
+        try:
+            content = torch.load(path, map_location="cpu", weights_only=True)
+        # torch.load reports a damaged or foreign file through many exception types
+        # (UnpicklingError, RuntimeError, IndexError, OSError, ...); all mean the same here.
+        except Exception as error:  # noqa: BLE001
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ModelFileError(
+                f"{path} is not a readable GANN model file ({first_line}); it may be truncated or "
+                "written by another program. Retrain with 'gann train' or use the shipped default."
+            ) from None
+        if not isinstance(content, dict) or content.get("format") != FORMAT:
+            raise ModelFileError(
+                f"{path} is not a GANN model file (no '{FORMAT}' marker); pass a file written by 'gann train'."
+            )
+        if content.get("format_version") != FORMAT_VERSION:
+            raise ModelFileError(
+                f"{path} has model format version {content.get('format_version')!r}; this GANN reads version "
+                f"{FORMAT_VERSION}. Retrain the model with this version of 'gann train'."
+            )
+        try:
+            network = GANN(ModelConfig.from_dict(content["config"]))
+            network.load_state_dict(content["state_dict"])
+        except (KeyError, RuntimeError, TypeError, ValueError) as error:
+            raise ModelFileError(f"{path} holds weights that do not fit a GANN network: {error}") from None
+        network.eval()
+        model = cls(
+            network=network,
+            threshold=float(content.get("threshold", 0.5)),
+            assembly=str(content.get("assembly", "average")),
+            baselines=content.get("baselines"),
+            metadata=dict(content.get("metadata", {})),
+            source=str(path),
+        )
+        return model.to(device)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model file atomically (temporary file in the same folder, then rename)."""
+        path = Path(path)
+        content = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "config": self.config.to_dict(),
+            "state_dict": {name: tensor.detach().cpu() for name, tensor in self.network.state_dict().items()},
+            "threshold": float(self.threshold),
+            "assembly": self.assembly,
+            "baselines": self.baselines,
+            "metadata": self.metadata,
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(handle)
+        try:
+            torch.save(content, temporary)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return path
+
+
+def shipped_model_path(name: str = "spd") -> Path:
+    """Path of a model shipped in the package, by name ("spd" or "trackml")."""
+    if name not in SHIPPED_MODELS:
+        raise ModelFileError(f"no shipped model named {name!r}; shipped models: {', '.join(SHIPPED_MODELS)}.")
+    return SHIPPED_MODELS_DIR / SHIPPED_MODELS[name]
+
+
+def _is_shipped_name(path) -> bool:
+    return path is None or (isinstance(path, str) and path in SHIPPED_MODELS)
