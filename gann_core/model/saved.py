@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from gann_core.errors import ModelFileError
@@ -67,9 +68,13 @@ class Model:
         # torch.load reports a damaged or foreign file through many exception types
         # (UnpicklingError, RuntimeError, IndexError, OSError, ...); all mean the same here.
         except Exception as error:  # noqa: BLE001
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            text = str(error).strip()
+            if "Weights only load failed" in text:
+                reason = "it holds Python objects other than weights, which are not loaded for safety"
+            else:
+                reason = text.splitlines()[0] if text else type(error).__name__
             raise ModelFileError(
-                f"{path} is not a readable GANN model file ({first_line}); it may be truncated or "
+                f"{path} is not a readable GANN model file ({reason}); it may be truncated or "
                 "written by another program. Retrain with 'gann train' or use the shipped default."
             ) from None
         if not isinstance(content, dict) or content.get("format") != FORMAT:
@@ -107,8 +112,8 @@ class Model:
             "state_dict": {name: tensor.detach().cpu() for name, tensor in self.network.state_dict().items()},
             "threshold": float(self.threshold),
             "assembly": self.assembly,
-            "baselines": self.baselines,
-            "metadata": self.metadata,
+            "baselines": _plain(self.baselines),
+            "metadata": _plain(self.metadata),
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -127,6 +132,23 @@ def shipped_model_path(name: str = "spd") -> Path:
     if name not in SHIPPED_MODELS:
         raise ModelFileError(f"no shipped model named {name!r}; shipped models: {', '.join(SHIPPED_MODELS)}.")
     return SHIPPED_MODELS_DIR / SHIPPED_MODELS[name]
+
+
+def _plain(value):
+    """Convert numpy scalars, arrays and tuples to plain Python values, which weights_only loading accepts."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, str):
+        return str(value)  # str subclasses such as torch.__version__ are not plain
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    raise TypeError(f"cannot store a {type(value).__name__} in a model file; convert it to plain values first.")
 
 
 def _is_shipped_name(path) -> bool:

@@ -1,0 +1,112 @@
+import numpy as np
+import pytest
+
+from gann_core.errors import ConfigError
+from gann_core.model import Model, ModelConfig
+from gann_core.train import Stage, TrainConfig, train
+from gann_core.train import loop
+
+TINY_MODEL = ModelConfig(gat_hidden=8, gat_layers=1, heads=1, track_hidden=8, classifier_hidden=16, classifier_layers=1)
+
+
+def tiny_config(**overrides) -> TrainConfig:
+    values = dict(
+        stages=(Stage(2, 3), Stage(4, 4)),
+        n_train=48,
+        n_test=24,
+        max_epochs_per_stage=2,
+        final_epochs=4,
+        batch_size=8,
+        learning_rate=1e-2,
+        seed=3,
+        device="cpu",
+        model=TINY_MODEL,
+    )
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def test_tiny_training_learns_well_above_chance(tmp_path):
+    result = train(tiny_config(), tmp_path / "model.pt")
+    best = result.model.metadata["test_metrics"]
+    # About 1 in 5 pairs is true here, so "all false" scores accuracy ≈ 0.8 and recall 0.
+    assert best["accuracy"] >= 0.95
+    assert best["recall"] >= 0.8
+    assert best["precision"] >= 0.8
+    assert (tmp_path / "model.pt").is_file()
+    loaded = Model.load(tmp_path / "model.pt")
+    assert loaded.baselines is not None
+    assert loaded.metadata["final_stage"] == "n_events=4, max_tracks=4"
+
+
+def test_training_log_has_one_line_per_epoch(tmp_path, caplog):
+    caplog.set_level("INFO", logger="gann_core.train.loop")
+    result = train(tiny_config(final_epochs=2), tmp_path / "model.pt")
+    epoch_lines = [record for record in caplog.records if ": loss " in record.getMessage()]
+    assert len(epoch_lines) == len(result.history)
+    assert "precision" in epoch_lines[-1].getMessage()
+
+
+def test_stage_promotion_at_accuracy_bar(tmp_path):
+    # A bar every epoch clears moves on after one epoch; an unreachable bar uses the cap.
+    quick = train(tiny_config(promotion_accuracy=0.05, final_epochs=1), tmp_path / "a.pt")
+    assert [record["stage"] for record in quick.history] == [1, 2]
+    slow = train(tiny_config(promotion_accuracy=1.0, final_epochs=1), tmp_path / "b.pt")
+    assert [record["stage"] for record in slow.history] == [1, 1, 2]
+
+
+def test_seeded_training_is_reproducible(tmp_path):
+    first = train(tiny_config(final_epochs=1), tmp_path / "a.pt")
+    second = train(tiny_config(final_epochs=1), tmp_path / "b.pt")
+    assert [r["loss"] for r in first.history] == pytest.approx([r["loss"] for r in second.history])
+
+
+def test_resume_after_interruption(tmp_path, monkeypatch):
+    config = tiny_config(final_epochs=3)
+    reference = train(config, tmp_path / "reference.pt")
+
+    calls = {"n": 0}
+    original = loop._train_epoch
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "_train_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "model.pt")
+    assert not (tmp_path / "model.pt").exists()
+    assert (tmp_path / "model.pt.ckpt").is_file()
+
+    monkeypatch.setattr(loop, "_train_epoch", original)
+    resumed = train(config, tmp_path / "model.pt", resume=True)
+    assert len(resumed.history) == len(reference.history)
+    assert [(r["stage"], r["epoch"]) for r in resumed.history] == [(r["stage"], r["epoch"]) for r in reference.history]
+
+
+def test_resume_with_other_settings_rejected(tmp_path):
+    train(tiny_config(final_epochs=1), tmp_path / "model.pt")
+    with pytest.raises(ConfigError, match="other training settings"):
+        train(tiny_config(final_epochs=2), tmp_path / "model.pt", resume=True)
+
+
+def test_invalid_settings_rejected(tmp_path):
+    with pytest.raises(ConfigError, match="n_train"):
+        train(tiny_config(n_train=0), tmp_path / "model.pt")
+    with pytest.raises(ConfigError, match="geometry"):
+        train(tiny_config(geometry="atlas"), tmp_path / "model.pt")
+
+
+def test_training_on_files(tmp_path):
+    from gann_core.io import write_timeslices
+    from gann_core.simulate import SimulationConfig, simulate_timeslices
+
+    table = simulate_timeslices(SimulationConfig.for_geometry("spd", n_events=3, max_tracks=4), 60, seed=8)
+    write_timeslices(tmp_path / "mine.parquet", table)
+    config = tiny_config(train_files=(str(tmp_path / "mine.parquet"),), n_train=40, n_test=20, final_epochs=3)
+    result = train(config, tmp_path / "model.pt")
+    assert result.model.metadata["final_stage"] == "files"
+    assert result.model.metadata["test_metrics"]["accuracy"] > 0.9
+    assert np.isfinite(result.history[-1]["loss"])
