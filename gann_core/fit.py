@@ -67,8 +67,8 @@ class TrackFit:
     def arc_length_to(self, track: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Signed transverse arc length (mm) from the PCA of ``track`` to the circle point nearest (x, y)."""
         angle = np.arctan2(y - self.yc[track], x - self.xc[track])
-        dphi = _wrap(angle - self.phi_pca[track]) * self.sense[track]
-        return dphi * np.minimum(self.radius[track], STRAIGHT_RADIUS_MM)
+        turn = _turn_from_pca(angle - self.phi_pca[track], self.sense[track])
+        return turn * np.minimum(self.radius[track], STRAIGHT_RADIUS_MM)
 
     def z_at(self, track: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """z (mm) of ``track``'s fitted helix where its circle passes nearest to (x, y)."""
@@ -118,7 +118,7 @@ def fit_tracks(table: Timeslices, *, min_sigma_mm: float = 0.01) -> TrackFit:
     rhs = -np.stack([track_sum(w * u), track_sum(w * v), track_sum(w)], axis=-1)
     # A tiny ridge keeps collinear hits (straight tracks) solvable; such tracks end up with a
     # huge radius, which the arc-length formula caps at STRAIGHT_RADIUS_MM.
-    matrix = matrix + np.eye(3) * 1e-9 * (suu + svv + 1.0)[:, None, None]
+    matrix = matrix + np.eye(3) * 1e-9 * np.diagonal(matrix, axis1=1, axis2=2)[:, None, :]
     solution = np.linalg.solve(matrix, rhs[..., None])[..., 0]
     d_coef, e_coef, f_coef = solution[:, 0], solution[:, 1], solution[:, 2]
     xc = x_mean - d_coef / 2
@@ -142,7 +142,7 @@ def fit_tracks(table: Timeslices, *, min_sigma_mm: float = 0.01) -> TrackFit:
     curvature = sense / radius
 
     # z line against the signed arc length from the PCA.
-    s = _wrap(alpha - phi_pca[hit_track]) * sense[hit_track] * radius[hit_track]
+    s = _turn_from_pca(alpha - phi_pca[hit_track], sense[hit_track]) * radius[hit_track]
     z0, cot_theta, sigma_z0, sigma_cot, rms_z = _line_fit(s, z, starts, n_hits, min_sigma_mm)
 
     # Transverse uncertainties from a local parabola in s, scaled by the circle residuals.
@@ -210,6 +210,15 @@ def _argext_per_track(values: np.ndarray, offsets: np.ndarray, which) -> np.ndar
     # Sort rows by (track, key); the last row of each track then holds the extreme value.
     order = np.lexsort((key, track))
     return order[offsets[1:] - 1]
+
+
+def _turn_from_pca(dphi: np.ndarray, sense: np.ndarray) -> np.ndarray:
+    """Turning angle along the motion from the PCA, in [-π/2, 3π/2).
+
+    An outward-moving track turns by 0..π from its PCA to r = 2R, so the range starts a
+    quarter turn behind the PCA (room for hits before it) and reaches past half a turn.
+    """
+    return (dphi * sense + np.pi / 2) % (2 * np.pi) - np.pi / 2
 
 
 def _wrap(angle: np.ndarray) -> np.ndarray:
