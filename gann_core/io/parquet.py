@@ -1,0 +1,239 @@
+"""Read and write timeslice tables and scored track pairs as parquet files.
+
+A timeslice file has one row per hit (columns ``x, y, z, track_id`` and optionally
+``event_id, timeslice_id, t`` and any others, which pass through unchanged). Scored track
+pairs go to a sibling file, ``<stem>.pairs.parquet`` next to ``<stem>.parquet``, with one
+row per pair: ``timeslice_id, track_a, track_b, score`` and ``same_event`` when the truth
+is known. Both files are written atomically: to a temporary file in the same folder first,
+then moved over the target with :func:`os.replace`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Iterable, Mapping, Union
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from gann_core.errors import ConfigError, InputFileError
+from gann_core.io.validate import (
+    DEFAULT_MIN_HITS,
+    check_column_types,
+    check_min_hits,
+    check_parquet_file,
+    rename_aliases,
+    table_to_columns,
+    validate_columns,
+)
+from gann_core.table import Timeslices
+
+logger = logging.getLogger(__name__)
+
+PathLike = Union[str, os.PathLike]
+
+# Required columns of a pairs table, one row per scored track pair.
+PAIR_COLUMNS = ("timeslice_id", "track_a", "track_b", "score")
+PAIRS_SUFFIX = ".pairs.parquet"
+
+
+def read_timeslices(path_or_paths: PathLike | Iterable[PathLike], *, min_hits: int = DEFAULT_MIN_HITS) -> Timeslices:
+    """Read one or more timeslice parquet files into one sorted :class:`Timeslices` table.
+
+    Columns ``trid`` and ``evid`` are renamed to ``track_id`` and ``event_id``. A file
+    without ``timeslice_id`` is one timeslice with id 0. Tracks with fewer than
+    ``min_hits`` hits are dropped with a logged warning, because fitting a helix needs
+    3 hits, and timeslices left without tracks are dropped the same way.
+
+    With several files, the files must have the same columns. The first file keeps its
+    ``timeslice_id`` values, and the ids of each further file are shifted by a constant so
+    that its smallest id is one more than the largest id so far. Ids stay distinct, and
+    the order of timeslices within a file is kept.
+
+    Raises :class:`~gann_core.errors.InputFileError` naming the file for a missing,
+    unreadable, truncated or non-parquet file and for invalid data (see
+    :mod:`gann_core.io.validate`).
+    """
+    check_min_hits(min_hits)
+    paths = _as_paths(path_or_paths)
+    parts = [_read_file(path, min_hits) for path in paths]
+    if len(parts) == 1:
+        return parts[0]
+    return _join_files(parts, paths)
+
+
+def _as_paths(path_or_paths: PathLike | Iterable[PathLike]) -> list[Path]:
+    if isinstance(path_or_paths, (str, os.PathLike)):
+        return [Path(path_or_paths)]
+    paths = [Path(path) for path in path_or_paths]
+    if not paths:
+        raise ConfigError("no timeslice file given, so pass at least one .parquet path.")
+    return paths
+
+
+def _read_file(path: Path, min_hits: int) -> Timeslices:
+    source = str(path)
+    check_parquet_file(path)
+    table = _read_parquet(path)
+
+    table = rename_aliases(table, source)
+    check_column_types(table, source)
+    columns = table_to_columns(table, source)
+    return validate_columns(columns, source=source, min_hits=min_hits)
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    # ParquetFile.read, unlike pq.read_table, does not go through pyarrow.dataset, which
+    # rejects duplicate column names before GANN can name them in a clear error.
+    try:
+        return pq.ParquetFile(path).read()
+    except (pa.ArrowException, OSError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputFileError(f"{path}: cannot be read as parquet ({reason}), so write the file again.") from error
+
+
+def _join_files(parts: list[Timeslices], paths: list[Path]) -> Timeslices:
+    names = list(parts[0].columns)
+    for part, path in zip(parts[1:], paths[1:]):
+        if set(part.columns) != set(names):
+            raise InputFileError(
+                f"{path}: has columns {', '.join(part.columns)} but {paths[0]} has {', '.join(names)}, "
+                "so read files with the same columns together."
+            )
+
+    shifted_ids = []
+    next_id = int(parts[0].columns["timeslice_id"][0])
+    for part in parts:
+        ids = part.columns["timeslice_id"]
+        # Parts are sorted by timeslice_id, so the first and last rows hold the smallest and largest id.
+        shifted = ids + (next_id - ids[0])
+        shifted_ids.append(shifted)
+        next_id = int(shifted[-1]) + 1
+
+    columns = {name: np.concatenate([part.columns[name] for part in parts]) for name in names}
+    columns["timeslice_id"] = np.concatenate(shifted_ids)
+    return Timeslices.from_columns(columns, source=", ".join(map(str, paths)))
+
+
+def write_timeslices(path: PathLike, table: Timeslices, pairs: Mapping[str, np.ndarray] | None = None) -> None:
+    """Write a timeslice table, and optionally its scored track pairs, as parquet files.
+
+    The table goes to ``path`` with all its columns (a predictions table is the hit table
+    plus ``event_pred``). ``pairs`` maps ``timeslice_id, track_a, track_b, score`` (and
+    ``same_event`` when truth is known, plus any extra columns) to equal-length arrays, one
+    row per scored pair. It goes to :func:`pairs_path` ``(path)``. Without ``pairs``, a
+    pairs file left there by an earlier write is removed, since it would not match the
+    new table.
+
+    Each file is first written to a temporary file in the target folder and then moved
+    into place with :func:`os.replace`, so a failed write leaves no partial file. If the
+    second of the two moves fails, the pairs file is new and the table file old.
+    """
+    path = Path(path)
+    if not isinstance(table, Timeslices):
+        raise TypeError(f"table must be a Timeslices table, got {type(table).__name__}.")
+    check_output_path(path)
+
+    hits = pa.table({name: pa.array(values) for name, values in table.columns.items()})
+    pairs_table = _pairs_to_arrow(pairs) if pairs is not None else None
+    sibling = pairs_path(path)
+
+    temporary_files = []
+    try:
+        temporary_table = _write_temporary(hits, path)
+        temporary_files.append(temporary_table)
+        if pairs_table is not None:
+            temporary_pairs = _write_temporary(pairs_table, sibling)
+            temporary_files.append(temporary_pairs)
+            os.replace(temporary_pairs, sibling)
+        elif sibling.exists():
+            sibling.unlink()
+            logger.info("removed %s, the pairs of an earlier table written to %s", sibling, path)
+        os.replace(temporary_table, path)
+    finally:
+        for temporary in temporary_files:
+            temporary.unlink(missing_ok=True)
+
+
+def _write_temporary(table: pa.Table, target: Path) -> Path:
+    """Write ``table`` to a hidden temporary file next to ``target``, removing it on failure."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        pq.write_table(table, temporary)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return temporary
+
+
+def check_output_path(path: PathLike) -> None:
+    """Raise an :class:`OSError` with a clear message unless ``path`` can be written.
+
+    Call it before long work (simulation, prediction) so that a wrong ``-o`` fails at once.
+    """
+    path = Path(path)
+    folder = path.parent
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder, so give a file name such as {path / 'timeslices.parquet'}.")
+    if not folder.exists():
+        raise FileNotFoundError(f"{path}: the output folder {folder} does not exist, so create it first.")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{path}: {folder} is not a folder, so choose another output path.")
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f"{path}: the output folder {folder} is not writable, so choose another folder.")
+
+
+def pairs_path(path: PathLike) -> Path:
+    """Return the pairs file that belongs to a timeslice file: ``a/b.parquet`` -> ``a/b.pairs.parquet``."""
+    path = Path(path)
+    stem = path.name[: -len(".parquet")] if path.name.endswith(".parquet") else path.name
+    return path.with_name(stem + PAIRS_SUFFIX)
+
+
+def _pairs_to_arrow(pairs: Mapping[str, np.ndarray]) -> pa.Table:
+    missing = [name for name in PAIR_COLUMNS if name not in pairs]
+    if missing:
+        raise ValueError(
+            f"pairs is missing {', '.join(missing)}, but needs {', '.join(PAIR_COLUMNS)} "
+            "(and same_event when truth is known)."
+        )
+    columns = {name: np.asarray(values) for name, values in pairs.items()}
+    lengths = {name: len(values) for name, values in columns.items()}
+    if len(set(lengths.values())) > 1:
+        listed = ", ".join(f"{name}={length}" for name, length in lengths.items())
+        raise ValueError(f"pairs columns must have equal lengths, got {listed}.")
+
+    for name in ("timeslice_id", "track_a", "track_b"):
+        columns[name] = columns[name].astype(np.int64, copy=False)
+    columns["score"] = columns["score"].astype(np.float64, copy=False)
+    if "same_event" in columns:
+        columns["same_event"] = columns["same_event"].astype(bool, copy=False)
+    return pa.table({name: pa.array(values) for name, values in columns.items()})
+
+
+def read_pairs(path: PathLike) -> dict[str, np.ndarray]:
+    """Read the scored track pairs of a timeslice file as column name -> numpy array.
+
+    ``path`` is the timeslice file (its sibling ``<stem>.pairs.parquet`` is read) or the
+    pairs file itself.
+    """
+    path = Path(path)
+    target = path if path.name.endswith(PAIRS_SUFFIX) else pairs_path(path)
+    if not target.exists():
+        raise InputFileError(
+            f"{target}: pairs file not found next to {path}, so write the pairs with the table "
+            "(write_timeslices(..., pairs=...) or `gann predict`)."
+        )
+    check_parquet_file(target)
+    table = _read_parquet(target)
+
+    missing = [name for name in PAIR_COLUMNS if name not in table.column_names]
+    if missing:
+        raise InputFileError(
+            f"{target}: missing pair column(s) {', '.join(missing)}, so write it with write_timeslices(..., pairs=...)."
+        )
+    return {name: table.column(name).to_numpy() for name in table.column_names}

@@ -1,0 +1,336 @@
+"""Checks that turn a malformed timeslice file into one clear :class:`InputFileError`.
+
+Each error message names the file, the column and the offending value, and gives the fix.
+The checks run in the order a file is read:
+
+1. :func:`check_parquet_file`: the path exists, is a readable file and looks like parquet.
+2. :func:`check_column_types`: the required columns exist and have numeric types.
+3. :func:`check_hit_values`: coordinates and hit times are finite, ids are whole numbers.
+4. :func:`check_track_events`: every track belongs to one collision (one ``event_id``).
+5. :func:`drop_short_tracks`: tracks with fewer than ``min_hits`` hits are dropped with a warning.
+
+:func:`validate_columns` runs steps 3 to 5 on numpy columns and builds the
+:class:`~gann_core.table.Timeslices`, so the TrackML importer runs the same checks as the
+parquet reader.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gann_core.errors import ConfigError, InputFileError
+from gann_core.table import REQUIRED_COLUMNS, Timeslices
+
+logger = logging.getLogger(__name__)
+
+# Short column names from the original presentation and the names they stand for.
+COLUMN_ALIASES = {"trid": "track_id", "evid": "event_id"}
+
+# Integer id columns: whole numbers, no missing values.
+ID_COLUMNS = ("track_id", "event_id", "timeslice_id")
+
+# Float columns that must be finite when present (coordinates in mm, hit time in ns).
+FINITE_COLUMNS = ("x", "y", "z", "t")
+
+# The helix fit of a track (centre, radius, z0, cot θ) needs at least three hits.
+DEFAULT_MIN_HITS = 3
+
+PARQUET_MAGIC = b"PAR1"
+
+# Number of (timeslice, track) ids a warning or an error lists before it ends the list with "...".
+_LISTED_IDS = 5
+
+# A decimal number, optionally in scientific notation, as text. Used to count text values
+# that are not numbers in a column that should be numeric.
+_NUMBER_PATTERN = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
+
+
+def check_parquet_file(path: Path) -> None:
+    """Raise :class:`InputFileError` unless ``path`` is a readable file with parquet magic bytes.
+
+    A parquet file starts and ends with the 4 bytes ``PAR1``. A file that starts with them
+    but does not end with them is most likely cut short, for example by an interrupted copy.
+    """
+    if not path.exists():
+        raise InputFileError(f"{path}: file not found, so check the path and the current folder.")
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a folder, not a parquet file, so pass the .parquet files inside it.")
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(len(PARQUET_MAGIC))
+            if size >= 2 * len(PARQUET_MAGIC):
+                handle.seek(-len(PARQUET_MAGIC), os.SEEK_END)
+                tail = handle.read(len(PARQUET_MAGIC))
+            else:
+                tail = b""
+    except OSError as error:
+        raise InputFileError(f"{path}: cannot be read ({error.strerror or error}), so check its permissions.") from error
+
+    if size == 0:
+        raise InputFileError(f"{path}: the file is empty (0 bytes), so write the timeslices again.")
+    if head != PARQUET_MAGIC:
+        raise InputFileError(
+            f"{path}: not a parquet file (it does not start with the parquet magic bytes PAR1), "
+            "so convert it with pyarrow.parquet.write_table or `gann import-trackml`."
+        )
+    if tail != PARQUET_MAGIC:
+        raise InputFileError(
+            f"{path}: the parquet file is truncated ({size} bytes and no PAR1 footer), "
+            "so copy or write it again."
+        )
+
+
+def rename_aliases(table: pa.Table, source: str) -> pa.Table:
+    """Rename the short column names ``trid`` and ``evid`` to ``track_id`` and ``event_id``."""
+    names = list(table.column_names)
+    for alias, name in COLUMN_ALIASES.items():
+        if alias not in names:
+            continue
+        if name in names:
+            raise InputFileError(
+                f"{source}: has both column '{alias}' and column '{name}', which mean the same thing, "
+                "so drop one of them."
+            )
+        names[names.index(alias)] = name
+    return table.rename_columns(names)
+
+
+def check_column_types(table: pa.Table, source: str) -> None:
+    """Raise :class:`InputFileError` for missing required columns or non-numeric core columns."""
+    duplicated = sorted({name for name in table.column_names if table.column_names.count(name) > 1})
+    if duplicated:
+        raise InputFileError(f"{source}: column(s) {', '.join(duplicated)} appear more than once, so keep one copy.")
+
+    missing = [name for name in REQUIRED_COLUMNS if name not in table.column_names]
+    if missing:
+        raise InputFileError(
+            f"{source}: missing required column(s) {', '.join(missing)} (found: {', '.join(table.column_names)}), "
+            "so add them, since every hit needs x, y, z in mm and a track_id (or trid)."
+        )
+    if table.num_rows == 0:
+        raise InputFileError(f"{source}: the file contains no hits (0 rows), so write at least one timeslice to it.")
+
+    for name in FINITE_COLUMNS + ID_COLUMNS:
+        if name in table.column_names:
+            _check_numeric_type(table.column(name), name, source)
+
+
+def _check_numeric_type(column: pa.ChunkedArray, name: str, source: str) -> None:
+    kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        return
+    if pa.types.is_decimal(kind):
+        return
+    if pa.types.is_null(kind):
+        raise InputFileError(f"{source}: column '{name}' contains only missing values, so fill it or drop it.")
+
+    detail = ""
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        is_number = pc.fill_null(pc.match_substring_regex(column, _NUMBER_PATTERN), False)
+        bad_rows = np.flatnonzero(~is_number.to_numpy(zero_copy_only=False))
+        if len(bad_rows):
+            first = bad_rows[0]
+            detail = (
+                f", and {len(bad_rows)} of {len(column)} rows are not numbers "
+                f"(first: row {first}, value {column[int(first)].as_py()!r})"
+            )
+    raise InputFileError(
+        f"{source}: column '{name}' has type {kind}{detail}, so store it as a numeric "
+        f"({'integer' if name in ID_COLUMNS else 'float'}) column."
+    )
+
+
+def table_to_columns(table: pa.Table, source: str) -> dict[str, np.ndarray]:
+    """Convert every column to a numpy array, raising on missing values in core columns.
+
+    Numeric columns without missing values convert without a copy where pyarrow allows.
+    Other columns (strings, lists) become numpy object arrays and pass through unchanged.
+    """
+    columns = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if name in FINITE_COLUMNS + ID_COLUMNS and column.null_count:
+            first = int(np.flatnonzero(pc.is_null(column).to_numpy(zero_copy_only=False))[0])
+            raise InputFileError(
+                f"{source}: column '{name}' has {column.null_count} missing (null) values, first at row {first}, "
+                "so fill them or drop those hits."
+            )
+        if pa.types.is_decimal(column.type):
+            column = column.cast(pa.float64())
+        columns[name] = column.to_numpy()
+    return columns
+
+
+def check_hit_values(columns: Mapping[str, np.ndarray], source: str) -> None:
+    """Raise :class:`InputFileError` for NaN or infinite coordinates and times, or invalid ids.
+
+    Ids stored as floats are accepted when every value is a whole number.
+    """
+    for name in FINITE_COLUMNS:
+        if name not in columns:
+            continue
+        values = np.asarray(columns[name])
+        if values.dtype.kind != "f":
+            continue
+        bad_rows = np.flatnonzero(~np.isfinite(values))
+        if len(bad_rows):
+            unit = "ns" if name == "t" else "mm"
+            raise InputFileError(
+                f"{source}: column '{name}' has {len(bad_rows)} rows with NaN or infinite values "
+                f"(first: row {bad_rows[0]}, value {values[bad_rows[0]]}), so drop those hits or give them "
+                f"a finite value in {unit}."
+            )
+
+    for name in ID_COLUMNS:
+        if name not in columns:
+            continue
+        values = np.asarray(columns[name])
+        if values.dtype.kind != "f":
+            continue
+        bad_rows = np.flatnonzero(~np.isfinite(values) | (values != np.round(values)))
+        if len(bad_rows):
+            raise InputFileError(
+                f"{source}: column '{name}' has {len(bad_rows)} rows that are NaN, infinite or not whole numbers "
+                f"(first: row {bad_rows[0]}, value {values[bad_rows[0]]}), so store whole-number ids."
+            )
+
+
+def check_track_events(timeslices: Timeslices, source: str) -> None:
+    """Raise :class:`InputFileError` when the hits of one track carry different ``event_id`` values.
+
+    ``timeslices`` must be sorted (as :meth:`Timeslices.from_columns` leaves it).
+    """
+    if not timeslices.has_truth or timeslices.n_hits < 2:
+        return
+    event_id = timeslices.columns["event_id"]
+    changes = np.flatnonzero(event_id[1:] != event_id[:-1]) + 1
+    is_track_start = np.zeros(timeslices.n_hits, dtype=bool)
+    is_track_start[timeslices.track_offsets[:-1]] = True
+    inside_track = changes[~is_track_start[changes]]
+    if len(inside_track) == 0:
+        return
+
+    track_index = np.searchsorted(timeslices.track_offsets, inside_track, side="right") - 1
+    track_index = np.unique(track_index)
+    first_row = inside_track[0]
+    first_track = track_index[0]
+    timeslice_id = timeslices.columns["timeslice_id"][first_row]
+    track_id = timeslices.columns["track_id"][first_row]
+    rows = slice(timeslices.track_offsets[first_track], timeslices.track_offsets[first_track + 1])
+    events = np.unique(event_id[rows])
+    raise InputFileError(
+        f"{source}: {len(track_index)} track(s) have hits with different event_id values "
+        f"(first: timeslice {timeslice_id}, track {track_id}, event_id {', '.join(map(str, events[:_LISTED_IDS]))}), "
+        "so give all hits of a track the event_id of the collision it came from."
+    )
+
+
+def drop_short_tracks(timeslices: Timeslices, min_hits: int, source: str) -> Timeslices:
+    """Drop tracks with fewer than ``min_hits`` hits, and then timeslices left with no tracks.
+
+    GANN fits a helix to each track (a circle in x-y and a line in s-z), which needs at
+    least three hits, so shorter tracks cannot be scored. Each drop is logged as a warning
+    that gives the number of dropped tracks or timeslices and the first few ids. Raises
+    :class:`InputFileError` when no track is left.
+    """
+    hits_per_track = timeslices.hits_per_track
+    short = hits_per_track < min_hits
+    if not short.any():
+        return timeslices
+
+    short_index = np.flatnonzero(short)
+    track_slice = timeslices.columns["timeslice_id"][timeslices.track_offsets[:-1]]
+    track_ids = timeslices.track_ids
+    listed = ", ".join(f"{track_slice[k]}/{track_ids[k]}" for k in short_index[:_LISTED_IDS])
+    more = ", ..." if len(short_index) > _LISTED_IDS else ""
+    logger.warning(
+        "%s: dropped %d of %d tracks with fewer than min_hits=%d hits (timeslice/track %s%s), "
+        "because fitting a helix to a track needs at least 3 hits.",
+        source, len(short_index), timeslices.n_tracks, min_hits, listed, more,
+    )
+
+    if short.all():
+        raise InputFileError(
+            f"{source}: every track has fewer than min_hits={min_hits} hits (the longest has "
+            f"{int(hits_per_track.max())}), so no track is left, and fitting a helix needs at least 3 hits per track."
+        )
+
+    keep_rows = np.repeat(~short, hits_per_track)
+    columns = {name: values[keep_rows] for name, values in timeslices.columns.items()}
+    remaining = Timeslices.from_columns(columns, source=source)
+
+    lost = np.setdiff1d(timeslices.timeslice_ids, remaining.timeslice_ids)
+    if len(lost):
+        listed = ", ".join(map(str, lost[:_LISTED_IDS]))
+        more = ", ..." if len(lost) > _LISTED_IDS else ""
+        logger.warning(
+            "%s: dropped %d timeslice(s) that had only tracks shorter than %d hits (timeslice_id %s%s).",
+            source, len(lost), min_hits, listed, more,
+        )
+    return remaining
+
+
+def validate_columns(columns: Mapping[str, np.ndarray], *, source: str, min_hits: int = DEFAULT_MIN_HITS) -> Timeslices:
+    """Check hit columns, build the sorted table, check tracks and drop tracks that are too short.
+
+    ``columns`` maps column names to numpy arrays (already renamed from ``trid``/``evid``).
+    Tracks with fewer than ``min_hits`` hits are dropped with a warning, because the helix
+    fit needs 3 hits. A timeslice left with no tracks is dropped with a warning too. A
+    timeslice with a single track is kept, and it simply has no track pairs. Track ids only
+    need to be unique within a timeslice.
+
+    Raises :class:`InputFileError` naming ``source`` for any problem in the data.
+    """
+    check_min_hits(min_hits)
+    check_hit_values(columns, source)
+    timeslices = Timeslices.from_columns(sort_hits(columns), source=source)
+    check_track_events(timeslices, source)
+    return drop_short_tracks(timeslices, min_hits, source)
+
+
+def check_min_hits(min_hits: int) -> None:
+    """Raise :class:`ConfigError` unless ``min_hits`` is a positive integer."""
+    if isinstance(min_hits, bool) or not isinstance(min_hits, (int, np.integer)) or min_hits < 1:
+        raise ConfigError(f"min_hits must be a positive integer (3 for the helix fit), got {min_hits!r}.")
+
+
+def sort_hits(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Return the columns sorted by (timeslice_id, track_id), keeping the hit order inside a track.
+
+    :meth:`Timeslices.from_columns` sorts too, with :func:`numpy.lexsort`. A stable argsort
+    of one combined int64 key takes about half as long: 1.4 s against 2.5 s for 10**7
+    shuffled hits, measured on 2 shared CPU cores. from_columns then finds the rows in order
+    and skips its own sort. Columns that are already in order are returned as they are.
+    """
+    columns = dict(columns)
+    if "track_id" not in columns:
+        return columns
+    if "timeslice_id" not in columns:
+        columns["timeslice_id"] = np.zeros(len(columns["track_id"]), dtype=np.int64)
+    timeslice_id = np.asarray(columns["timeslice_id"]).astype(np.int64, copy=False)
+    track_id = np.asarray(columns["track_id"]).astype(np.int64, copy=False)
+    if len(track_id) < 2:
+        return columns
+
+    slice_step = np.diff(timeslice_id)
+    track_step = np.diff(track_id)
+    if np.all((slice_step > 0) | ((slice_step == 0) & (track_step >= 0))):
+        return columns
+
+    track_low, track_high = int(track_id.min()), int(track_id.max())
+    slice_low, slice_high = int(timeslice_id.min()), int(timeslice_id.max())
+    track_span = track_high - track_low + 1
+    if (slice_high - slice_low + 1) * track_span < 2**63:
+        key = (timeslice_id - slice_low) * track_span + (track_id - track_low)
+        order = np.argsort(key, kind="stable")
+    else:
+        order = np.lexsort((track_id, timeslice_id))
+    return {name: np.asarray(values)[order] for name, values in columns.items()}
