@@ -1,9 +1,53 @@
-"""GANN core: timeslice simulation, IO, graphs, model, training, inference, assembly, metrics."""
+"""GANN core: timeslice simulation, IO, graphs, model, training, inference, assembly, metrics.
+
+The plain functions a notebook needs are importable from here::
+
+    import gann_core
+    table = gann_core.read_timeslices("timeslices.parquet")
+    model = gann_core.Model.load()          # the shipped SPD model
+    prediction = gann_core.predict(model, table)
+    report = gann_core.evaluate(model, table)
+
+Names that need torch are imported on first use, so ``import gann_core`` stays light.
+"""
+
+from importlib import import_module
 
 from gann_core.errors import ConfigError, GannError, InputFileError, ModelFileError
 from gann_core.table import FAKE_EVENT_ID, Timeslices, TimesliceError, concat_timeslices
 
 __version__ = "0.1.0"
+
+# Public name -> module that defines it, imported when the name is first used.
+_LAZY = {
+    "read_timeslices": "gann_core.io",
+    "write_timeslices": "gann_core.io",
+    "read_pairs": "gann_core.io",
+    "read_trackml_event": "gann_core.io",
+    "timeslices_from_trackml": "gann_core.io",
+    "SimulationConfig": "gann_core.simulate",
+    "simulate_timeslices": "gann_core.simulate",
+    "fit_tracks": "gann_core.fit",
+    "Model": "gann_core.model",
+    "ModelConfig": "gann_core.model",
+    "predict": "gann_core.infer",
+    "score_pairs": "gann_core.infer",
+    "evaluate": "gann_core.evaluate",
+    "assemble_events": "gann_core.assembly",
+    "edge_metrics": "gann_core.metrics",
+    "event_metrics": "gann_core.metrics",
+    "TrainConfig": "gann_core.train",
+    "train": "gann_core.train",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gann_core' has no attribute {name!r}")
+
 
 __all__ = [
     "ConfigError",
@@ -14,4 +58,5 @@ __all__ = [
     "Timeslices",
     "TimesliceError",
     "concat_timeslices",
+    *_LAZY,
 ]

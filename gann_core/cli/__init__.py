@@ -11,7 +11,7 @@ from gann_core.errors import GannError
 from gann_core.table import TimesliceError
 
 # Subcommand modules of this package, in the order ``gann --help`` lists them.
-SUBCOMMANDS = ("simulate", "import_trackml", "info", "train", "predict", "evaluate", "bench")
+SUBCOMMANDS = ("demo", "simulate", "import_trackml", "info", "train", "predict", "evaluate", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 
 from gann_core.errors import ConfigError
@@ -19,47 +20,86 @@ def add_model_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# Command-line option (argparse dest) -> SimulationConfig field it overrides.
+SIMULATION_OPTIONS = {
+    "n_events": "n_events",
+    "fixed_n_events": "fixed_n_events",
+    "max_tracks": "max_tracks",
+    "fake_tracks": "n_fake_tracks",
+    "sigma_xy_mm": "vertex_sigma_xy_mm",
+    "sigma_z_mm": "vertex_sigma_z_mm",
+    "missing_hit_prob": "missing_hit_prob",
+    "time": "simulate_time",
+}
+
+
+def _default_text(field: str) -> str:
+    """Describe the default of a SimulationConfig field, per geometry where it depends on one."""
+    from gann_core.simulate import GEOMETRIES, GEOMETRY_DEFAULTS, SimulationConfig
+
+    if field in GEOMETRY_DEFAULTS[GEOMETRIES[0]]:
+        return ", ".join(f"{GEOMETRY_DEFAULTS[geometry][field]:g} for {geometry}" for geometry in GEOMETRIES)
+    default = {item.name: item.default for item in dataclasses.fields(SimulationConfig)}[field]
+    return f"{default:g}"
+
+
 def add_simulation_arguments(parser: argparse.ArgumentParser, *, n_default: int, seed_default: int) -> None:
-    """Options that describe simulated timeslices (composition and the main detector settings)."""
+    """Options that describe simulated timeslices; options left out take the geometry's defaults."""
+    from gann_core.simulate import GEOMETRIES
+
     group = parser.add_argument_group("simulation")
-    group.add_argument("--geometry", choices=("spd", "trackml"), default="spd", help="detector geometry (default: spd)")
-    group.add_argument("--n-events", type=float, default=10.0, help="mean number of collisions per timeslice (default: 10)")
-    group.add_argument("--fixed-n-events", action="store_true", help="exactly --n-events collisions per timeslice instead of Poisson")
-    group.add_argument("--max-tracks", type=int, default=5, help="tracks per collision ~ Uniform{2..max-tracks} (default: 5)")
-    group.add_argument("--fake-tracks", type=float, default=0.0, help="mean number of fake tracks per timeslice (default: 0)")
-    group.add_argument("--time", action="store_true", help="simulate hit time t in ns")
-    group.add_argument("--sigma-z-mm", type=float, default=None, help="longitudinal vertex spread in mm (default: the geometry's)")
-    group.add_argument("--sigma-xy-mm", type=float, default=None, help="transverse vertex spread in mm (default: the geometry's)")
-    group.add_argument("--missing-hit-prob", type=float, default=None, help="probability that a hit is missing (default: the geometry's)")
     group.add_argument(
-        "--set",
-        metavar="NAME=VALUE",
-        action="append",
-        default=[],
+        "--geometry", choices=GEOMETRIES, default=GEOMETRIES[0], help=f"detector geometry (default: {GEOMETRIES[0]})"
+    )
+    group.add_argument(
+        "--n-events", type=float, metavar="MEAN",
+        help=f"mean number of collisions per timeslice (default: {_default_text('n_events')})",
+    )
+    group.add_argument(
+        "--fixed-n-events", action="store_true", default=None,
+        help="put exactly round(N_EVENTS) collisions in every timeslice instead of a Poisson number",
+    )
+    group.add_argument(
+        "--max-tracks", type=int, metavar="N",
+        help=f"maximum tracks per collision, drawn uniformly from 2..N (default: {_default_text('max_tracks')})",
+    )
+    group.add_argument(
+        "--fake-tracks", type=float, metavar="MEAN",
+        help=f"mean number of fake tracks per timeslice (default: {_default_text('n_fake_tracks')})",
+    )
+    group.add_argument("--time", action="store_true", default=None, help="simulate hit times in ns (column t)")
+    group.add_argument(
+        "--sigma-xy-mm", type=float, metavar="MM",
+        help=f"standard deviation of the collision vertex x and y in mm (default: {_default_text('vertex_sigma_xy_mm')})",
+    )
+    group.add_argument(
+        "--sigma-z-mm", type=float, metavar="MM",
+        help=f"standard deviation of the collision vertex z in mm (default: {_default_text('vertex_sigma_z_mm')})",
+    )
+    group.add_argument(
+        "--missing-hit-prob", type=float, metavar="P",
+        help=f"probability that a layer crossing leaves no hit (default: {_default_text('missing_hit_prob')})",
+    )
+    group.add_argument(
+        "--set", metavar="NAME=VALUE", action="append", default=[],
         help="any other simulation parameter, e.g. --set b_field_t=0.5 (repeatable)",
     )
     group.add_argument("-n", "--timeslices", type=int, default=n_default, help=f"number of timeslices (default: {n_default})")
-    group.add_argument("--seed", type=int, default=seed_default, help=f"random seed (default: {seed_default})")
+    group.add_argument(
+        "--seed", type=int, default=seed_default,
+        help=f"random seed, so that the same seed and options give the same timeslices (default: {seed_default})",
+    )
 
 
-def simulation_overrides(args: argparse.Namespace) -> dict:
-    """SimulationConfig fields set by the options of :func:`add_simulation_arguments`."""
-    overrides: dict = {
-        "n_events": args.n_events,
-        "fixed_n_events": args.fixed_n_events,
-        "max_tracks": args.max_tracks,
-        "n_fake_tracks": args.fake_tracks,
-        "simulate_time": args.time,
-    }
-    for option, name in (
-        ("sigma_z_mm", "vertex_sigma_z_mm"),
-        ("sigma_xy_mm", "vertex_sigma_xy_mm"),
-        ("missing_hit_prob", "missing_hit_prob"),
-    ):
-        if getattr(args, option) is not None:
-            overrides[name] = getattr(args, option)
+def simulation_config(args: argparse.Namespace):
+    """Build and check the SimulationConfig that the options of :func:`add_simulation_arguments` describe."""
+    from gann_core.simulate import SimulationConfig
+
+    overrides = {field: getattr(args, option) for option, field in SIMULATION_OPTIONS.items() if getattr(args, option) is not None}
     overrides.update(parse_assignments(args.set))
-    return overrides
+    config = SimulationConfig.for_geometry(args.geometry, **overrides)
+    config.validate()
+    return config
 
 
 def parse_assignments(items: list[str]) -> dict:
@@ -82,18 +122,6 @@ def _parse_value(text: str):
         except ValueError:
             pass
     return text
-
-
-def simulation_config(args: argparse.Namespace):
-    """Build and check the SimulationConfig the options describe."""
-    from gann_core.simulate import SimulationConfig
-
-    try:
-        config = SimulationConfig.for_geometry(args.geometry, **simulation_overrides(args))
-    except TypeError as error:
-        raise ConfigError(f"invalid simulation parameter: {error}.") from None
-    config.validate()
-    return config
 
 
 def describe_simulation(config, n_timeslices: int, seed: int) -> str:
