@@ -1,0 +1,145 @@
+"""``gann train``, ``predict``, ``evaluate`` and ``demo`` on small inputs, including user mistakes."""
+
+import json
+
+import numpy as np
+import pytest
+
+from gann_core.cli import main
+from gann_core.io import pairs_path, read_pairs, read_timeslices, write_timeslices
+from gann_core.simulate import SimulationConfig, simulate_timeslices
+
+TINY_TRAIN = [
+    "--preset", "spd-10", "--n-train", "40", "--n-test", "20", "--final-epochs", "2",
+    "--max-epochs-per-stage", "1", "--batch-size", "8", "--device", "cpu", "--no-progress",
+    "--model-set", "gat_hidden=8", "--model-set", "heads=1", "--model-set", "track_hidden=8",
+    "--model-set", "classifier_hidden=8",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "tiny.pt"
+    assert main(["train", *TINY_TRAIN, "-o", str(path)]) == 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def slices_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "slices.parquet"
+    write_timeslices(path, simulate_timeslices(SimulationConfig.for_geometry("spd", n_events=5), 12, seed=4))
+    return path
+
+
+def test_train_writes_model_and_summary(tiny_model, capsys):
+    assert tiny_model.is_file()
+    assert tiny_model.with_name("tiny.pt.ckpt").is_file()
+
+
+def test_predict_writes_hits_and_pairs(tiny_model, slices_file, tmp_path, capsys):
+    out = tmp_path / "pred.parquet"
+    assert main(["predict", str(slices_file), "-o", str(out), "--model", str(tiny_model), "--no-progress"]) == 0
+    predicted = read_timeslices(out)
+    original = read_timeslices(slices_file)
+    assert predicted.n_hits == original.n_hits
+    labels = predicted.columns["event_pred"]
+    # One label per track: constant over the hits of every track.
+    starts = predicted.track_offsets[:-1]
+    assert np.array_equal(np.maximum.reduceat(labels, starts), np.minimum.reduceat(labels, starts))
+
+    pairs = read_pairs(pairs_path(out))
+    expected_pairs = sum(n * (n - 1) // 2 for n in original.tracks_per_timeslice)
+    assert len(pairs["score"]) == expected_pairs
+    assert set(pairs) >= {"timeslice_id", "track_a", "track_b", "score", "same_event"}
+    assert np.all((pairs["score"] >= 0) & (pairs["score"] <= 1))
+    assert "pairs scored" in capsys.readouterr().out
+
+
+def test_evaluate_table_and_json(tiny_model, slices_file, capsys):
+    assert main(["evaluate", str(slices_file), "--model", str(tiny_model)]) == 0
+    text = capsys.readouterr().out
+    for method in ("network", "z0 gap", "z0 linkage", "helix crossing"):
+        assert method in text
+    assert f"file {slices_file}" in text
+    assert "threshold: 0.5" in text
+
+    assert main(["evaluate", str(slices_file), "--model", str(tiny_model), "--json", "--threshold", "0.7"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["threshold"] == 0.7
+    assert {row["method"] for row in report["rows"]} >= {"network", "z0 gap", "z0 linkage", "helix crossing"}
+    for row in report["rows"]:
+        assert 0.0 <= row["accuracy"] <= 1.0
+
+
+def test_evaluate_on_simulation(tiny_model, capsys):
+    assert main(["evaluate", "--model", str(tiny_model), "-n", "5", "--n-events", "3", "--seed", "1"]) == 0
+    assert "simulated spd: 5 timeslices, seed 1" in capsys.readouterr().out
+
+
+def test_predict_bad_model_file(slices_file, tmp_path, capsys):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x00garbage")
+    out = tmp_path / "pred.parquet"
+    assert main(["predict", str(slices_file), "-o", str(out), "--model", str(bad)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert "not a readable GANN model file" in error
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [bad]
+
+
+def test_predict_missing_model_file(slices_file, tmp_path, capsys):
+    assert main(["predict", str(slices_file), "-o", str(tmp_path / "p.parquet"), "--model", str(tmp_path / "none.pt")]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_predict_invalid_threshold(tiny_model, slices_file, tmp_path, capsys):
+    out = tmp_path / "pred.parquet"
+    assert main(["predict", str(slices_file), "-o", str(out), "--model", str(tiny_model), "--threshold", "1.5"]) == 2
+    assert "--threshold 1.5 is invalid" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_predict_not_parquet(tiny_model, tmp_path, capsys):
+    source = tmp_path / "notes.parquet"
+    source.write_text("x,y,z\n1,2,3\n")
+    out = tmp_path / "pred.parquet"
+    assert main(["predict", str(source), "-o", str(out), "--model", str(tiny_model)]) == 2
+    assert str(source) in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_evaluate_needs_truth(tiny_model, tmp_path, capsys):
+    table = simulate_timeslices(SimulationConfig.for_geometry("spd", n_events=3), 3, seed=2)
+    columns = {name: values for name, values in table.columns.items() if name != "event_id"}
+    path = tmp_path / "no_truth.parquet"
+    write_timeslices(path, type(table).from_columns(columns))
+    assert main(["evaluate", str(path), "--model", str(tiny_model)]) == 2
+    assert "no event_id column" in capsys.readouterr().err
+
+
+def test_time_model_needs_time_column(slices_file, tmp_path, capsys):
+    path = tmp_path / "time.pt"
+    assert main(["train", *TINY_TRAIN, "--time", "--final-epochs", "1", "-o", str(path)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "pred.parquet"
+    assert main(["predict", str(slices_file), "-o", str(out), "--model", str(path)]) == 2
+    assert "'t' column" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_train_invalid_setting(tmp_path, capsys):
+    out = tmp_path / "m.pt"
+    assert main(["train", "-o", str(out), "--n-train", "0"]) == 2
+    assert "n_train=0 is invalid" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_demo_runs_with_given_model(tiny_model, tmp_path, capsys):
+    folder = tmp_path / "demo"
+    assert main(["demo", "-o", str(folder), "-n", "5", "--model", str(tiny_model)]) == 0
+    text = capsys.readouterr().out
+    assert (folder / "timeslices.parquet").is_file()
+    assert (folder / "predictions.parquet").is_file()
+    assert pairs_path(folder / "predictions.parquet").is_file()
+    assert "helix crossing" in text
