@@ -67,7 +67,7 @@ class EvaluationReport:
         return json.dumps(self.to_dict(), indent=2)
 
     def format_table(self) -> str:
-        """A plain-text table of all rows, headed by the data, model and threshold."""
+        """Format all rows as a plain-text table headed by the data, model and threshold."""
         header = ["method", "scores", "assembly"] + [title for _, title in COLUMNS]
         lines = [[row["method"], row["scores"], row["assembly"]] + [_format(row[key]) for key, _ in COLUMNS] for row in self.rows]
         widths = [max(len(str(item)) for item in column) for column in zip(header, *lines)]
@@ -139,7 +139,13 @@ def evaluate(
 
 
 def _numbers(values: dict) -> dict:
-    return {key: (float(value) if isinstance(value, (float, np.floating)) else int(value) if isinstance(value, (int, np.integer)) else value) for key, value in values.items()}
+    """Convert numpy scalars to Python numbers so that the report serialises to JSON."""
+    plain = {}
+    for key, value in values.items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        plain[key] = value
+    return plain
 
 
 def _format(value) -> str:

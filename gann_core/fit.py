@@ -207,7 +207,7 @@ def _argext_per_track(values: np.ndarray, offsets: np.ndarray, which) -> np.ndar
     n_tracks = len(offsets) - 1
     track = np.repeat(np.arange(n_tracks), np.diff(offsets))
     key = values if which is np.argmax else -values
-    # Sort rows by (track, key); the last row of each track then holds the extreme value.
+    # Sort rows by (track, key); the last row of each track is then the extreme value.
     order = np.lexsort((key, track))
     return order[offsets[1:] - 1]
 

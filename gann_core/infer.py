@@ -44,7 +44,7 @@ class Prediction:
     model_name: str
 
     def pairs_table(self) -> dict[str, np.ndarray]:
-        """One row per scored pair: ``timeslice_id, track_a, track_b, score`` (+ ``same_event``)."""
+        """Build the pairs table: one row per scored pair with ``timeslice_id, track_a, track_b, score`` (+ ``same_event``)."""
         track_ids = self.table.track_ids
         slice_ids = self.table.timeslice_ids[self.table.track_timeslice_index]
         columns = {

@@ -151,5 +151,5 @@ def test_weights_of_other_architecture(model, tmp_path):
     content = torch.load(path, weights_only=True)
     content["config"]["gat_hidden"] = 32
     torch.save(content, path)
-    with pytest.raises(ModelFileError, match="do not fit"):
+    with pytest.raises(ModelFileError, match="do not match"):
         Model.load(path)

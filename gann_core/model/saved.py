@@ -1,7 +1,7 @@
 """A trained GANN with everything needed to use it: weights, settings, provenance.
 
 Model files are written with ``torch.save`` and read with ``torch.load(weights_only=True)``,
-so loading a file never executes code from it. A file holds a plain dictionary:
+so loading a file never executes code from it. A file contains a plain dictionary:
 ``format`` ("gann-model"), ``format_version``, ``config`` (:class:`ModelConfig`),
 ``state_dict``, ``threshold``, ``assembly``, ``baselines`` (the classical baselines'
 calibration on the training data) and ``metadata`` (training command, data, metrics,
@@ -58,7 +58,12 @@ class Model:
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, *, device: str | torch.device = "cpu") -> "Model":
         """Load a model file, or a shipped model by name ("spd", "trackml"; None means "spd")."""
-        path = shipped_model_path("spd" if path is None else str(path)) if _is_shipped_name(path) else Path(path)
+        if path is None:
+            path = shipped_model_path("spd")
+        elif isinstance(path, str) and path in SHIPPED_MODELS:
+            path = shipped_model_path(path)
+        else:
+            path = Path(path)
         if not path.is_file():
             raise ModelFileError(
                 f"model file {path} not found; pass a file written by 'gann train' or omit --model to use the shipped default."
@@ -90,7 +95,7 @@ class Model:
             network = GANN(ModelConfig.from_dict(content["config"]))
             network.load_state_dict(content["state_dict"])
         except (KeyError, RuntimeError, TypeError, ValueError) as error:
-            raise ModelFileError(f"{path} holds weights that do not fit a GANN network: {error}") from None
+            raise ModelFileError(f"{path} contains weights that do not match a GANN network: {error}") from None
         network.eval()
         model = cls(
             network=network,
@@ -149,7 +154,3 @@ def _plain(value):
     if value is None or isinstance(value, (bool, int, float)):
         return value
     raise TypeError(f"cannot store a {type(value).__name__} in a model file; convert it to plain values first.")
-
-
-def _is_shipped_name(path) -> bool:
-    return path is None or (isinstance(path, str) and path in SHIPPED_MODELS)

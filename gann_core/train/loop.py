@@ -51,7 +51,7 @@ class StageData:
 
 @dataclass
 class TrainResult:
-    """What training produced: the model file, the kept model and the per-epoch history."""
+    """Training output: the model file, the kept model and the per-epoch history."""
 
     model_path: Path
     model: Model
@@ -69,7 +69,7 @@ def choose_device(request: str) -> torch.device:
 
 
 def simulation_config(config: TrainConfig, stage: Stage):
-    """The simulation settings of one stage."""
+    """Return the simulation settings of one stage."""
     from gann_core.simulate import SimulationConfig
 
     return SimulationConfig.for_geometry(
