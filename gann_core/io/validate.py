@@ -291,7 +291,7 @@ def validate_columns(columns: Mapping[str, np.ndarray], *, source: str, min_hits
     """
     check_min_hits(min_hits)
     check_hit_values(columns, source)
-    timeslices = Timeslices.from_columns(sort_hits(columns), source=source)
+    timeslices = Timeslices.from_columns(columns, source=source)
     check_track_events(timeslices, source)
     return drop_short_tracks(timeslices, min_hits, source)
 
@@ -300,37 +300,3 @@ def check_min_hits(min_hits: int) -> None:
     """Raise :class:`ConfigError` unless ``min_hits`` is a positive integer."""
     if isinstance(min_hits, bool) or not isinstance(min_hits, (int, np.integer)) or min_hits < 1:
         raise ConfigError(f"min_hits must be a positive integer (3 for the helix fit), got {min_hits!r}.")
-
-
-def sort_hits(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Return the columns sorted by (timeslice_id, track_id), keeping the hit order inside a track.
-
-    :meth:`Timeslices.from_columns` sorts too, with :func:`numpy.lexsort`. A stable argsort
-    of one combined int64 key takes about half as long: 1.4 s against 2.5 s for 10**7
-    shuffled hits, measured on 2 shared CPU cores. from_columns then finds the rows in order
-    and skips its own sort. Columns that are already in order are returned as they are.
-    """
-    columns = dict(columns)
-    if "track_id" not in columns:
-        return columns
-    if "timeslice_id" not in columns:
-        columns["timeslice_id"] = np.zeros(len(columns["track_id"]), dtype=np.int64)
-    timeslice_id = np.asarray(columns["timeslice_id"]).astype(np.int64, copy=False)
-    track_id = np.asarray(columns["track_id"]).astype(np.int64, copy=False)
-    if len(track_id) < 2:
-        return columns
-
-    slice_step = np.diff(timeslice_id)
-    track_step = np.diff(track_id)
-    if np.all((slice_step > 0) | ((slice_step == 0) & (track_step >= 0))):
-        return columns
-
-    track_low, track_high = int(track_id.min()), int(track_id.max())
-    slice_low, slice_high = int(timeslice_id.min()), int(timeslice_id.max())
-    track_span = track_high - track_low + 1
-    if (slice_high - slice_low + 1) * track_span < 2**63:
-        key = (timeslice_id - slice_low) * track_span + (track_id - track_low)
-        order = np.argsort(key, kind="stable")
-    else:
-        order = np.lexsort((track_id, timeslice_id))
-    return {name: np.asarray(values)[order] for name, values in columns.items()}
