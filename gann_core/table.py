@@ -164,7 +164,7 @@ class Timeslices:
             track_offsets = self.track_offsets[track_lo[0] : track_hi[0] + 1] - hit_lo[0]
             slice_offsets = np.array([0, track_hi[0] - track_lo[0]], dtype=np.int64)
             return Timeslices(columns, track_offsets, slice_offsets)
-        rows = _concat_ranges(hit_lo, hit_hi)
+        rows = concat_ranges(hit_lo, hit_hi)
         columns = {name: values[rows] for name, values in self.columns.items()}
         return Timeslices.from_columns(columns)
 
@@ -251,7 +251,7 @@ def _boundaries(timeslice_id: np.ndarray, track_id: np.ndarray) -> tuple[np.ndar
     return track_offsets, slice_track_offsets
 
 
-def _concat_ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def concat_ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Indices lo[0]..hi[0]-1, lo[1]..hi[1]-1, ... as one array, without a Python loop."""
     lengths = hi - lo
     total = int(lengths.sum())

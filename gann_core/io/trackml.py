@@ -22,7 +22,7 @@ import pyarrow.csv as pcsv
 
 from gann_core.errors import ConfigError, InputFileError
 from gann_core.io.validate import DEFAULT_MIN_HITS, check_min_hits, validate_columns
-from gann_core.table import FAKE_EVENT_ID, Timeslices
+from gann_core.table import FAKE_EVENT_ID, Timeslices, concat_ranges
 
 logger = logging.getLogger(__name__)
 
@@ -275,7 +275,7 @@ def timeslices_from_trackml(
     new_timeslice_id = np.repeat(np.arange(n_timeslices), [len(tracks) for tracks in drawn_tracks])
 
     hits_per_track = event.hits_per_track[track_index]
-    rows = _concat_ranges(event.track_offsets[track_index], event.track_offsets[track_index + 1])
+    rows = concat_ranges(event.track_offsets[track_index], event.track_offsets[track_index + 1])
     columns = {name: values[rows] for name, values in event.columns.items()}
     columns["track_id"] = np.repeat(new_track_id, hits_per_track)
     columns["timeslice_id"] = np.repeat(new_timeslice_id, hits_per_track)
@@ -310,13 +310,3 @@ def _tracks_by_collision(event: Timeslices) -> list[np.ndarray]:
     _, counts = np.unique(track_event[order], return_counts=True)
     groups = np.split(order, np.cumsum(counts)[:-1])
     return [group for group in groups if len(group) >= 2]
-
-
-def _concat_ranges(low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Return the indices low[0]..high[0]-1, low[1]..high[1]-1, ... as one array."""
-    lengths = high - low
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    starts = np.repeat(low - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    return starts + np.arange(total)

@@ -12,7 +12,6 @@ import logging
 import math
 import os
 import platform
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ from gann_core.graph import GraphArrays, build_graphs
 from gann_core.loss import balanced_focal_loss
 from gann_core.metrics import edge_metrics
 from gann_core.model.network import GANN
-from gann_core.model.saved import Model
+from gann_core.model.saved import Model, save_atomically
 from gann_core.table import Timeslices
 from gann_core.train.config import Stage, TrainConfig
 
@@ -313,15 +312,7 @@ def _save_checkpoint(path: Path, config, network, optimizer, state) -> None:
         "optimizer": optimizer.state_dict(),
         "state": state,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        torch.save(content, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    save_atomically(content, path)
 
 
 def _load_checkpoint(path: Path, config, network, optimizer) -> dict:
