@@ -27,14 +27,14 @@ MODELS_DIR = ROOT / "gann_core" / "models"
 # Shipped model name -> (training arguments, evaluation settings [(label, evaluate arguments)]).
 RECIPES = {
     "spd": (
-        ["--preset", "spd-10", "--n-train", "3000", "--n-test", "1000", "--final-epochs", "25"],
+        ["--preset", "spd-10", "--n-train", "4000", "--n-test", "1000", "--final-epochs", "30"],
         [
             ("SPD-like, N_ev = 10, SN = 5", ["--geometry", "spd", "--n-events", "10", "--max-tracks", "5"]),
             ("SPD-like, N_ev = 15, SN = 5", ["--geometry", "spd", "--n-events", "15", "--max-tracks", "5"]),
         ],
     ),
     "trackml": (
-        ["--preset", "trackml-15", "--n-train", "3000", "--n-test", "1000", "--final-epochs", "25"],
+        ["--preset", "trackml-15", "--n-train", "4000", "--n-test", "1000", "--final-epochs", "30"],
         [
             ("TrackML-like, N_ev = 10, SN = 4", ["--geometry", "trackml", "--n-events", "10", "--max-tracks", "4"]),
             ("TrackML-like, N_ev = 15, SN = 4", ["--geometry", "trackml", "--n-events", "15", "--max-tracks", "4"]),
@@ -46,7 +46,9 @@ EVALUATION_ARGS = ["-n", "1000", "--seed", "12345"]
 
 def run(command: list[str]) -> str:
     print("$", shlex.join(command), flush=True)
-    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    # Run the gann command of the Python running this script, so no activated venv is needed.
+    executable = [str(Path(sys.executable).with_name("gann")), *command[1:]] if command[0] == "gann" else command
+    result = subprocess.run(executable, check=True, capture_output=True, text=True)
     sys.stderr.write(result.stderr[-4000:])
     return result.stdout
 
