@@ -65,6 +65,11 @@ class Model:
         else:
             path = Path(path)
         if not path.is_file():
+            if path.parent == SHIPPED_MODELS_DIR:
+                raise ModelFileError(
+                    f"shipped model {path.name} is missing from {SHIPPED_MODELS_DIR}; reinstall GANN, "
+                    "or pass a model file written by 'gann train'."
+                )
             raise ModelFileError(
                 f"model file {path} not found; pass a file written by 'gann train' or omit --model to use the shipped default."
             )
