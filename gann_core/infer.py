@@ -9,11 +9,12 @@ import numpy as np
 import torch
 
 from gann_core.assembly import assemble_events
+from gann_core.candidates import DEFAULT_Z0_WINDOW, candidate_pairs
 from gann_core.errors import InputFileError
 from gann_core.fit import TrackFit, fit_tracks
 from gann_core.graph import build_graphs
 from gann_core.model.saved import Model
-from gann_core.pairs import TrackPairs, all_pairs, same_event
+from gann_core.pairs import TrackPairs, same_event
 from gann_core.table import Timeslices
 
 logger = logging.getLogger(__name__)
@@ -76,15 +77,20 @@ def score_pairs(
     fit: TrackFit | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: bool = False,
+    candidates: str = "all",
+    z0_window: int = DEFAULT_Z0_WINDOW,
 ) -> tuple[TrackPairs, np.ndarray]:
     """Score candidate pairs (all pairs within each timeslice by default) with ``model``.
 
+    Without ``pairs``, the pairs come from the rule ``candidates`` ("all" or "z0-window",
+    see :mod:`gann_core.candidates`); ``z0_window`` is that rule's tracks on each side.
     Scores are written into one tensor on the model's device and copied to the host once,
     so a GPU run has no per-batch synchronisation.
     """
     check_model_inputs(model, table)
     fit = fit_tracks(table) if fit is None else fit
-    pairs = all_pairs(table) if pairs is None else pairs
+    if pairs is None:
+        pairs = candidate_pairs(table, candidates, fit=fit, window=z0_window)
     graphs = build_graphs(
         table, use_time=model.config.use_time, neighbours=model.config.neighbours, fit=fit, pairs=pairs
     )
@@ -111,14 +117,20 @@ def predict(
     assembly: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: bool = False,
+    candidates: str = "all",
+    z0_window: int = DEFAULT_Z0_WINDOW,
 ) -> Prediction:
     """Score every candidate pair and assemble one event label per track.
 
-    ``threshold`` and ``assembly`` default to the values stored in the model.
+    ``threshold`` and ``assembly`` default to the values stored in the model. ``candidates``
+    and ``z0_window`` choose the pairs as in :func:`score_pairs`; pairs left out count as
+    score 0 in the assembly.
     """
     threshold = model.threshold if threshold is None else float(threshold)
     assembly = model.assembly if assembly is None else assembly
-    pairs, scores = score_pairs(model, table, batch_size=batch_size, progress=progress)
+    pairs, scores = score_pairs(
+        model, table, batch_size=batch_size, progress=progress, candidates=candidates, z0_window=z0_window
+    )
     labels = assemble_events(table.slice_track_offsets, pairs, scores, threshold=threshold, method=assembly)
     predicted = table.with_columns(event_pred=labels[table.hit_track_index])
     return Prediction(

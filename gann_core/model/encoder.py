@@ -1,11 +1,34 @@
-"""Track encoder: stacked graph attention layers over the HitGraph, mean-pooled per track."""
+"""Track encoder: stacked graph attention layers over the HitGraph, mean-pooled per track.
+
+The layers are ``torch_geometric.nn.GATConv`` modules, and their parameters are the only
+parameters of the encoder. Two implementations run the same layer with those parameters:
+
+* ``"pyg"``: ``GATConv.forward``, the reference. It removes and re-adds self loops, and it
+  normalises the attention with scatter operations over the edge list.
+* ``"fast"``: the same formula written for a graph where every hit has only a few
+  neighbours. On the CPU, the neighbours of each hit are gathered once per batch into a
+  padded (hits × K) table, and the softmax runs densely over K with padded slots set to −∞.
+  On other devices, an edge list with masked self loops is used, so no operation waits on
+  a value computed on the device.
+
+A model file therefore runs with either implementation. ``tests/test_encoder_fast.py``
+checks that the outputs and gradients agree to 1e-5.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import GATConv
 from torch_geometric.utils import scatter
+
+IMPLEMENTATIONS = ("fast", "pyg")
+
+#: Nodes per block of the fast CPU path: two float32 arrays of 8192 × 32 fit in 2 MiB, the
+#: size of a typical per-core L2 cache.
+DEFAULT_BLOCK_NODES = 8192
 
 
 class GATEncoder(nn.Module):
@@ -13,21 +36,47 @@ class GATEncoder(nn.Module):
 
     Each layer computes, for hit i with neighbours N(i) (itself included),
 
-        h_i' = ‖_k Σ_{j ∈ N(i)} α_ij^k W^k h_j,
-        α_ij^k = softmax_j( LeakyReLU( a^kᵀ [W^k h_i ‖ W^k h_j] ) ),
+        h_i' = ‖_k Σ_{j ∈ N(i)} α_ij^k W^k h_j + b,
+        α_ij^k = softmax_j( LeakyReLU_0.2( a_src^kᵀ W^k h_j + a_dst^kᵀ W^k h_i ) ),
 
     with k over ``heads`` attention heads whose outputs are concatenated (``hidden`` features
     in total, so ``hidden`` must be divisible by ``heads``). This is
-    ``torch_geometric.nn.GATConv`` with ``concat=True``; tanh follows every layer.
+    ``torch_geometric.nn.GATConv`` with ``concat=True`` and ``add_self_loops=True``, whose
+    parameters are ``lin.weight`` (W), ``att_src``, ``att_dst`` and ``bias``. A message
+    runs from ``edge_index[0]`` (source j) to ``edge_index[1]`` (target i). tanh follows
+    every layer.
 
     Args:
         in_features: hit feature count.
         hidden: width of every layer's output.
         layers: number of GAT layers (≥ 1).
         heads: attention heads per layer.
+        implementation: "fast" (default) or "pyg"; see the module docstring. Both give the
+            same result, and the attribute may be changed after construction.
+        compile_layers: run the fast CPU layer through ``torch.compile`` with dynamic
+            shapes. The first call waits for compilation (about 10 s on a 2-core CPU), which
+            needs a C++ compiler.
+
+    Attributes:
+        block_nodes: nodes per block of the fast CPU path (see :class:`NeighbourTable`).
+
+    NOTE: the fast CPU path runs many small operations, and each one waits for all torch
+    threads. On 2 cores shared with another busy process, 2 threads ran the network up to
+    3x slower than 1 thread, so set ``torch.set_num_threads(1)`` on a machine whose cores
+    are busy with other work. On the same machine idle, 2 threads were faster
+    (``benchmarks/bench_end_to_end.py encoder``, ``docs/benchmarks.md``).
     """
 
-    def __init__(self, in_features: int, hidden: int = 32, layers: int = 2, heads: int = 2):
+    def __init__(
+        self,
+        in_features: int,
+        hidden: int = 32,
+        layers: int = 2,
+        heads: int = 2,
+        *,
+        implementation: str = "fast",
+        compile_layers: bool = False,
+    ):
         super().__init__()
         if hidden % heads:
             raise ValueError(f"hidden={hidden} must be divisible by heads={heads}.")
@@ -37,7 +86,20 @@ class GATEncoder(nn.Module):
             self.convs.append(GATConv(width, hidden // heads, heads=heads, concat=True, add_self_loops=True))
             width = hidden
         self.out_features = hidden
+        self.implementation = implementation
+        self.compile_layers = compile_layers
+        self.block_nodes = DEFAULT_BLOCK_NODES
         self.reset_parameters()
+
+    @property
+    def implementation(self) -> str:
+        return self._implementation
+
+    @implementation.setter
+    def implementation(self, value: str) -> None:
+        if value not in IMPLEMENTATIONS:
+            raise ValueError(f"implementation={value!r} is invalid; use one of {', '.join(map(repr, IMPLEMENTATIONS))}.")
+        self._implementation = value
 
     def reset_parameters(self) -> None:
         for conv in self.convs:
@@ -45,7 +107,240 @@ class GATEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, hit_track: torch.Tensor, num_tracks: int) -> torch.Tensor:
         """Return track embeddings, shape (num_tracks, hidden)."""
-        h = x
-        for conv in self.convs:
-            h = torch.tanh(conv(h, edge_index))
-        return scatter(h, hit_track, dim=0, dim_size=num_tracks, reduce="mean")
+        if self.implementation == "pyg":
+            h = x
+            for conv in self.convs:
+                h = torch.tanh(conv(h, edge_index))
+            return scatter(h, hit_track, dim=0, dim_size=num_tracks, reduce="mean")
+
+        parameters = [_layer_parameters(conv) for conv in self.convs]
+        if x.device.type == "cpu":
+            table = NeighbourTable.from_edge_index(edge_index, x.shape[0], self.block_nodes)
+            layer = _compiled_padded_layer() if self.compile_layers else padded_gat_layer
+            pieces = []
+            for lo, hi, gather_index, score_index in table.blocks():
+                h = x[lo:hi]
+                for values in parameters:
+                    h = torch.tanh(layer(h, **values, gather_index=gather_index, score_index=score_index))
+                pieces.append(h)
+            h = torch.cat(pieces) if len(pieces) != 1 else pieces[0]
+        else:
+            edges = SelfLoopEdges.from_edge_index(edge_index, x.shape[0])
+            h = x
+            for values in parameters:
+                h = torch.tanh(edge_list_gat_layer(h, **values, edges=edges))
+        return track_mean(h, hit_track, num_tracks)
+
+
+class NeighbourTable:
+    """Padded neighbour lists of a graph, cut into blocks of nodes that no edge leaves.
+
+    Row i lists the sources of the edges into node i, with i itself in column 0 and existing
+    self loops dropped, as ``GATConv(add_self_loops=True)`` does. K, the table width, is one
+    more than the largest in-degree. An edge listed twice fills two slots and counts twice,
+    as in ``GATConv``.
+
+    Nodes ``block_offsets[b]:block_offsets[b + 1]`` form block b, and indices are local to
+    the block of their row. Every layer of a block therefore reads only rows of that block,
+    and the encoder runs block by block on arrays that stay in the CPU cache. In a HitGraph a
+    block is a run of whole tracks. A padded slot holds the row's own node in
+    ``gather_index`` and the block length in ``score_index``, which points at an extra score
+    of −∞ and so gets weight zero.
+    """
+
+    def __init__(self, gather_index: torch.Tensor, score_index: torch.Tensor, block_offsets: list[int]):
+        self.gather_index = gather_index
+        self.score_index = score_index
+        self.block_offsets = block_offsets
+
+    def blocks(self):
+        """Yield (first node, end node, gather_index rows, score_index rows) of every block."""
+        for lo, hi in zip(self.block_offsets[:-1], self.block_offsets[1:]):
+            yield lo, hi, self.gather_index[lo:hi], self.score_index[lo:hi]
+
+    @classmethod
+    def from_edge_index(cls, edge_index: torch.Tensor, num_nodes: int, block_size: int = DEFAULT_BLOCK_NODES) -> "NeighbourTable":
+        """Build the table of a (2, E) CPU edge index in O(E) plus a sort of the targets.
+
+        Blocks hold about ``block_size`` nodes each. A cut is made only where no edge joins
+        the two sides, so a graph that is one connected piece stays one block.
+        """
+        source = edge_index[0].numpy()
+        target = edge_index[1].numpy()
+        keep = source != target
+        if not keep.all():
+            source, target = source[keep], target[keep]
+        # Edges sorted by source (as HitGraph edges are) have nearly sorted targets, which
+        # numpy's stable sort (timsort for int64) orders in a few passes.
+        if len(target) > 1 and np.any(target[1:] < target[:-1]):
+            order = np.argsort(target, kind="stable")
+            source, target = source[order], target[order]
+
+        degree = np.bincount(target, minlength=num_nodes)
+        width = 1 + (int(degree.max()) if num_nodes else 0)
+        first_edge = np.cumsum(degree) - degree
+        slot = np.arange(len(target)) - first_edge[target] + 1
+        flat_slot = target * width + slot
+
+        block_offsets = _block_offsets(source, target, num_nodes, block_size)
+        block_of_node = np.repeat(np.arange(len(block_offsets) - 1), np.diff(block_offsets))
+        node_start = block_offsets[block_of_node]
+        local_node = np.arange(num_nodes, dtype=np.int64) - node_start
+        local_source = source - node_start[target]
+
+        gather_index = np.repeat(local_node[:, None], width, axis=1)
+        gather_index.reshape(-1)[flat_slot] = local_source
+        score_index = np.repeat(np.diff(block_offsets)[block_of_node][:, None], width, axis=1)
+        score_index[:, 0] = local_node
+        score_index.reshape(-1)[flat_slot] = local_source
+        return cls(torch.from_numpy(gather_index), torch.from_numpy(score_index), block_offsets.tolist())
+
+
+def _block_offsets(source: np.ndarray, target: np.ndarray, num_nodes: int, block_size: int) -> np.ndarray:
+    """Offsets of node blocks of about ``block_size`` nodes, cut only where no edge crosses.
+
+    Edge (s, t) crosses every cut position b with min(s, t) < b ≤ max(s, t); a running sum
+    of interval starts minus interval ends counts the edges over each position.
+    """
+    if num_nodes <= block_size:
+        return np.array([0, num_nodes], dtype=np.int64)
+    low = np.minimum(source, target)
+    high = np.maximum(source, target)
+    crossing = np.cumsum(np.bincount(low + 1, minlength=num_nodes + 1) - np.bincount(high + 1, minlength=num_nodes + 1))
+    cuts = np.flatnonzero(crossing[1:num_nodes] == 0) + 1
+    if len(cuts) == 0:
+        return np.array([0, num_nodes], dtype=np.int64)
+    requested = np.arange(block_size, num_nodes, block_size)
+    chosen = np.unique(cuts[np.minimum(np.searchsorted(cuts, requested), len(cuts) - 1)])
+    return np.concatenate([[0], chosen, [num_nodes]]).astype(np.int64)
+
+
+class SelfLoopEdges:
+    """Edge list plus one self loop per node, for :func:`edge_list_gat_layer`.
+
+    Existing self loops stay in the list but are masked out (weight zero), so the list keeps
+    its length and building it never reads a value back from the device.
+    """
+
+    def __init__(self, source: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, num_nodes: int):
+        self.source = source
+        self.target = target
+        self.valid = valid
+        self.num_nodes = num_nodes
+
+    @classmethod
+    def from_edge_index(cls, edge_index: torch.Tensor, num_nodes: int) -> "SelfLoopEdges":
+        nodes = torch.arange(num_nodes, device=edge_index.device)
+        source = torch.cat([edge_index[0], nodes])
+        target = torch.cat([edge_index[1], nodes])
+        valid = torch.cat([edge_index[0] != edge_index[1], torch.ones_like(nodes, dtype=torch.bool)])
+        return cls(source, target, valid, num_nodes)
+
+
+def padded_gat_layer(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    score_weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    negative_slope: float,
+    gather_index: torch.Tensor,
+    score_index: torch.Tensor,
+) -> torch.Tensor:
+    """Apply one GATConv layer (concat=True, self loops) with a dense softmax over padded neighbours.
+
+    ``weight`` is W, (heads·channels, in), and ``score_weight`` the attention vectors
+    folded into it (see :func:`_layer_parameters`). The indices are the rows of one
+    :class:`NeighbourTable` block, local to the block. Returns (num_nodes, heads·channels).
+    """
+    n_nodes, width = gather_index.shape
+    heads = score_weight.shape[0] // 2
+    channels = weight.shape[0] // heads
+    projected = F.linear(x, weight)
+    scores = F.linear(x, score_weight)
+    score_source, score_target = scores[:, :heads], scores[:, heads:]
+
+    padded_scores = torch.cat([score_source, score_source.new_full((1, heads), float("-inf"))])
+    logits = padded_scores.index_select(0, score_index.reshape(-1)).view(n_nodes, width, heads)
+    logits = F.leaky_relu(logits + score_target.unsqueeze(1), negative_slope)
+    alpha = torch.softmax(logits, dim=1)
+
+    messages = projected.index_select(0, gather_index.reshape(-1)).view(n_nodes, width, heads, channels)
+    out = (alpha.unsqueeze(-1) * messages).sum(dim=1).reshape(n_nodes, heads * channels)
+    return out if bias is None else out + bias
+
+
+def edge_list_gat_layer(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    score_weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    negative_slope: float,
+    edges: SelfLoopEdges,
+) -> torch.Tensor:
+    """Apply one GATConv layer (concat=True, self loops) by scatter over an edge list with self loops.
+
+    Every shape depends only on the input shapes, so on a GPU no step waits for the device.
+    """
+    n_nodes = edges.num_nodes
+    heads = score_weight.shape[0] // 2
+    channels = weight.shape[0] // heads
+    projected = F.linear(x, weight).view(n_nodes, heads, channels)
+    scores = F.linear(x, score_weight)
+    score_source, score_target = scores[:, :heads], scores[:, heads:]
+
+    target = edges.target
+    logits = score_source.index_select(0, edges.source) + score_target.index_select(0, target)
+    logits = F.leaky_relu(logits, negative_slope)
+    logits = logits.masked_fill(~edges.valid.unsqueeze(1), float("-inf"))
+    index = target.unsqueeze(1).expand_as(logits)
+    # Every node has its own self loop, so each maximum is finite. It only shifts the
+    # exponent, so it is taken without gradient, as in torch_geometric.utils.softmax.
+    maximum = logits.new_full((n_nodes, heads), float("-inf"))
+    maximum = maximum.scatter_reduce(0, index, logits.detach(), reduce="amax", include_self=True)
+    weights = torch.exp(logits - maximum.index_select(0, target))
+    total = logits.new_zeros((n_nodes, heads)).index_add(0, target, weights)
+    alpha = weights / total.index_select(0, target)
+
+    messages = alpha.unsqueeze(-1) * projected.index_select(0, edges.source)
+    out = projected.new_zeros((n_nodes, heads, channels)).index_add(0, target, messages).reshape(n_nodes, heads * channels)
+    return out if bias is None else out + bias
+
+
+def track_mean(h: torch.Tensor, hit_track: torch.Tensor, num_tracks: int) -> torch.Tensor:
+    """Mean of the hit embeddings of each track (zeros for a track without hits)."""
+    total = h.new_zeros((num_tracks, h.shape[1])).index_add(0, hit_track, h)
+    count = h.new_zeros(num_tracks).index_add(0, hit_track, h.new_ones(h.shape[0]))
+    return total / count.clamp(min=1.0).unsqueeze(1)
+
+
+def _layer_parameters(conv: GATConv) -> dict:
+    """Return the GATConv parameters the fast layers use, after rejecting settings they do not support."""
+    supported = (
+        conv.lin is not None and conv.concat and conv.add_self_loops
+        and not conv.dropout and conv.res is None and conv.lin_edge is None
+    )
+    if not supported:
+        raise NotImplementedError(
+            "the fast GAT layer supports GATConv with one shared linear map, concat=True, self loops, "
+            "no dropout, no residual and no edge features; use implementation='pyg' for other settings."
+        )
+    heads, channels = conv.heads, conv.out_channels
+    weight = conv.lin.weight
+    # a_srcᵀ W x per head is (a_srcᵀ W) x. Folding the attention vectors into W once gives a
+    # (2·heads, in) matrix, so each layer reads x once more instead of reading W x twice.
+    per_head = weight.view(heads, channels, -1)
+    score_weight = torch.cat(
+        [(conv.att_src.view(heads, channels, 1) * per_head).sum(1), (conv.att_dst.view(heads, channels, 1) * per_head).sum(1)]
+    )
+    return {"weight": weight, "score_weight": score_weight, "bias": conv.bias, "negative_slope": conv.negative_slope}
+
+
+_COMPILED_LAYER = None
+
+
+def _compiled_padded_layer():
+    """:func:`padded_gat_layer` through ``torch.compile`` with dynamic shapes, built on first use."""
+    global _COMPILED_LAYER
+    if _COMPILED_LAYER is None:
+        _COMPILED_LAYER = torch.compile(padded_gat_layer, dynamic=True)
+    return _COMPILED_LAYER

@@ -260,7 +260,9 @@ def _train_epoch(trainable, optimizer, graphs: GraphArrays, config, device, rng,
         from tqdm import tqdm
 
         batches = tqdm(batches, total=len(order), leave=False, unit="batch", desc="training")
-    total, count = 0.0, 0
+    # The loss sum stays on the device, so a GPU step does not wait for the host.
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    count = 0
     for data in batches:
         data = data.to(device)
         logits = trainable(data)
@@ -271,9 +273,16 @@ def _train_epoch(trainable, optimizer, graphs: GraphArrays, config, device, rng,
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        total += float(loss.detach()) * len(logits)
+        total += loss.detach().double() * len(logits)
         count += len(logits)
-    return total / max(count, 1)
+    if world_size > 1:
+        # Each process saw only its share of the batches. The epoch loss breaks ties in the
+        # choice of the best epoch, so every process takes the same value, the mean over the
+        # pairs of all processes.
+        totals = torch.stack([total, torch.tensor(float(count), dtype=torch.float64, device=device)])
+        dist.all_reduce(totals)
+        total, count = totals[0], int(totals[1])
+    return float(total) / max(count, 1)
 
 
 def _finished_model(config: TrainConfig, network: GANN, final: StageData, state: dict, seconds: float, command) -> Model:
