@@ -98,41 +98,51 @@ def fit_tracks(table: Timeslices, *, min_sigma_mm: float = 0.01) -> TrackFit:
     def track_sum(values: np.ndarray) -> np.ndarray:
         return np.add.reduceat(values, starts) if len(values) else np.zeros(0)
 
-    # Circle: centre the coordinates per track, then solve the 3x3 normal equations of
-    # u² + v² + D u + E v + F = 0 for every track at once.
+    # Circle: in a frame per track whose u axis runs along the chord from the innermost to
+    # the outermost hit, u² + v² + D u + E v + F = 0 is rewritten as the linear regression
+    # v = α + β u + γ (u² + v²) with γ = −1/E. A straight track is then simply γ = 0, so
+    # the normal equations stay well conditioned for any radius.
+    r_hit = np.hypot(x, y)
+    inner = _argext_per_track(r_hit, offsets, hit_track, largest=False)
+    outer = _argext_per_track(r_hit, offsets, hit_track, largest=True)
+    chord_x, chord_y = x[outer] - x[inner], y[outer] - y[inner]
+    chord = np.hypot(chord_x, chord_y)
+    chord = np.where(chord > 0, chord, 1.0)
+    cos_rot, sin_rot = chord_x / chord, chord_y / chord
+
     x_mean = track_sum(x) / n_hits
     y_mean = track_sum(y) / n_hits
-    u = x - x_mean[hit_track]
-    v = y - y_mean[hit_track]
-    w = u * u + v * v
-    suu, suv, svv = track_sum(u * u), track_sum(u * v), track_sum(v * v)
-    su, sv = track_sum(u), track_sum(v)
+    dx = x - x_mean[hit_track]
+    dy = y - y_mean[hit_track]
+    u = cos_rot[hit_track] * dx + sin_rot[hit_track] * dy
+    v = -sin_rot[hit_track] * dx + cos_rot[hit_track] * dy
+    q = u * u + v * v
+    s_u, s_q = track_sum(u), track_sum(q)
+    s_uu, s_uq, s_qq = track_sum(u * u), track_sum(u * q), track_sum(q * q)
     matrix = np.stack(
         [
-            np.stack([suu, suv, su], axis=-1),
-            np.stack([suv, svv, sv], axis=-1),
-            np.stack([su, sv, n_hits], axis=-1),
+            np.stack([n_hits, s_u, s_q], axis=-1),
+            np.stack([s_u, s_uu, s_uq], axis=-1),
+            np.stack([s_q, s_uq, s_qq], axis=-1),
         ],
         axis=1,
     )
-    rhs = -np.stack([track_sum(w * u), track_sum(w * v), track_sum(w)], axis=-1)
-    # A tiny ridge keeps collinear hits (straight tracks) solvable; such tracks end up with a
-    # huge radius, which the arc-length formula caps at STRAIGHT_RADIUS_MM.
-    matrix = matrix + np.eye(3) * 1e-9 * np.diagonal(matrix, axis1=1, axis2=2)[:, None, :]
-    solution = np.linalg.solve(matrix, rhs[..., None])[..., 0]
-    d_coef, e_coef, f_coef = solution[:, 0], solution[:, 1], solution[:, 2]
-    xc = x_mean - d_coef / 2
-    yc = y_mean - e_coef / 2
-    radius = np.sqrt(np.maximum(d_coef**2 / 4 + e_coef**2 / 4 - f_coef, 1e-12))
-    radius = np.minimum(radius, STRAIGHT_RADIUS_MM)
+    # Scale-aware ridge: keeps three hits on an exact line (or two distinct positions) solvable.
+    matrix = matrix + np.eye(3) * 1e-12 * np.diagonal(matrix, axis1=1, axis2=2)[:, None, :]
+    rhs = np.stack([track_sum(v), track_sum(u * v), track_sum(q * v)], axis=-1)
+    alpha_coef, beta_coef, gamma_coef = np.linalg.solve(matrix, rhs[..., None])[..., 0].T
 
-    # Sense of rotation: the angle around the centre from the innermost to the outermost hit.
-    r_hit = np.hypot(x, y)
-    inner = _argext_per_track(r_hit, offsets, np.argmin)
-    outer = _argext_per_track(r_hit, offsets, np.argmax)
+    # Motion runs along +u, so a centre on the +v side (γ > 0) means counter-clockwise motion.
+    sense = np.where(gamma_coef >= 0, 1.0, -1.0)
+    min_gamma = 0.5 / STRAIGHT_RADIUS_MM
+    gamma_coef = sense * np.maximum(np.abs(gamma_coef), min_gamma)
+    radius = np.sqrt(np.maximum(1.0 + beta_coef**2 - 4.0 * alpha_coef * gamma_coef, 1e-12)) / (2.0 * np.abs(gamma_coef))
+    radius = np.minimum(radius, STRAIGHT_RADIUS_MM)
+    centre_u = -beta_coef / (2.0 * gamma_coef)
+    centre_v = 1.0 / (2.0 * gamma_coef)
+    xc = x_mean + cos_rot * centre_u - sin_rot * centre_v
+    yc = y_mean + sin_rot * centre_u + cos_rot * centre_v
     alpha = np.arctan2(y - yc[hit_track], x - xc[hit_track])
-    sense = np.sign(_wrap(alpha[outer] - alpha[inner]))
-    sense[sense == 0] = 1.0
 
     # PCA to the beam line: the circle point on the line from the centre towards the origin.
     centre_distance = np.hypot(xc, yc)
@@ -202,14 +212,13 @@ def _line_fit(s, z, starts, n_hits, min_sigma_mm):
     return z0, cot_theta, sigma_z0, sigma_cot, rms_z
 
 
-def _argext_per_track(values: np.ndarray, offsets: np.ndarray, which) -> np.ndarray:
-    """Row index of the per-track minimum (``np.argmin``) or maximum (``np.argmax``) of ``values``."""
-    n_tracks = len(offsets) - 1
-    track = np.repeat(np.arange(n_tracks), np.diff(offsets))
-    key = values if which is np.argmax else -values
-    # Sort rows by (track, key); the last row of each track is then the extreme value.
-    order = np.lexsort((key, track))
-    return order[offsets[1:] - 1]
+def _argext_per_track(values: np.ndarray, offsets: np.ndarray, hit_track: np.ndarray, *, largest: bool) -> np.ndarray:
+    """Row index of each track's largest (or smallest) value; the first such row on ties."""
+    starts = offsets[:-1]
+    extreme = (np.maximum if largest else np.minimum).reduceat(values, starts)
+    rows = np.flatnonzero(values == extreme[hit_track])
+    first = np.unique(hit_track[rows], return_index=True)[1]
+    return rows[first]
 
 
 def _turn_from_pca(dphi: np.ndarray, sense: np.ndarray) -> np.ndarray:
