@@ -143,3 +143,12 @@ def test_demo_runs_with_given_model(tiny_model, tmp_path, capsys):
     assert (folder / "predictions.parquet").is_file()
     assert pairs_path(folder / "predictions.parquet").is_file()
     assert "helix crossing" in text
+
+
+def test_predict_with_z0_window_candidates(tiny_model, slices_file, tmp_path, capsys):
+    out = tmp_path / "pred.parquet"
+    args = ["predict", str(slices_file), "-o", str(out), "--model", str(tiny_model), "--no-progress"]
+    assert main([*args, "--candidates", "z0-window", "--z0-window", "2"]) == 0
+    pairs = read_pairs(pairs_path(out))
+    all_pairs = sum(n * (n - 1) // 2 for n in read_timeslices(slices_file).tracks_per_timeslice)
+    assert 0 < len(pairs["score"]) < all_pairs

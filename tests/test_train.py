@@ -110,3 +110,20 @@ def test_training_on_files(tmp_path):
     assert result.model.metadata["final_stage"] == "files"
     assert result.model.metadata["test_metrics"]["accuracy"] > 0.9
     assert np.isfinite(result.history[-1]["loss"])
+
+
+def test_accuracy_threshold_hand_case():
+    # Sorted scores 0.9 (T), 0.8 (T), 0.7 (F), 0.6 (T), 0.3 (F), 0.2 (F): cutting after 0.6 is
+    # 5 of 6 right, as good as cutting after 0.8; the first best cut (0.8 | 0.7) is taken.
+    truth = np.array([True, True, False, True, False, False])
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.3, 0.2])
+    assert loop.accuracy_threshold(truth, scores) == pytest.approx(0.75)
+    truth = np.array([True, True, True, False])
+    scores = np.array([0.4, 0.35, 0.3, 0.1])
+    assert loop.accuracy_threshold(truth, scores) == pytest.approx(0.2)
+
+
+def test_tuned_threshold_stored(tmp_path):
+    result = train(tiny_config(final_epochs=1, tune_threshold=True), tmp_path / "model.pt")
+    assert 0.05 <= result.model.threshold <= 0.95
+    assert Model.load(tmp_path / "model.pt").threshold == result.model.threshold

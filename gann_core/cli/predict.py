@@ -19,6 +19,11 @@ def add_parser(subparsers) -> None:
     add_model_argument(parser)
     parser.add_argument("--threshold", type=float, default=None, help="p(same event) threshold (default: the model's, 0.5)")
     parser.add_argument("--assembly", choices=("average", "components"), default=None, help="event assembly (default: the model's)")
+    parser.add_argument(
+        "--candidates", choices=("all", "z0-window"), default="all",
+        help="pairs to score: all pairs within a timeslice (default), or each track against its nearest tracks in fitted z0 (for large timeslices)",
+    )
+    parser.add_argument("--z0-window", type=int, default=16, help="with --candidates z0-window: tracks on each side in z0 order (default: 16)")
     parser.add_argument("--batch-size", type=int, default=256, help="timeslices per network call (default: 256)")
     parser.add_argument("--device", default="auto", help="'auto' (default), 'cpu' or 'cuda'")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -36,8 +41,8 @@ def run(args: argparse.Namespace) -> int:
     model = Model.load(args.model, device=choose_device(args.device))
     table = read_timeslices(args.input)
     prediction = predict(
-        model, table, threshold=args.threshold, assembly=args.assembly,
-        batch_size=args.batch_size, progress=not args.no_progress,
+        model, table, threshold=args.threshold, assembly=args.assembly, candidates=args.candidates,
+        z0_window=args.z0_window, batch_size=args.batch_size, progress=not args.no_progress,
     )
     write_timeslices(args.output, prediction.table, pairs=prediction.pairs_table())
 

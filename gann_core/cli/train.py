@@ -35,6 +35,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--learning-rate", type=float, default=None, help="Adam step size (default: 0.003)")
     parser.add_argument("--weight-negative", type=float, default=None, help="focal loss weight of false pairs (default: the preset's)")
     parser.add_argument("--gamma", type=float, default=None, help="focal loss exponent (default: 1.5)")
+    parser.add_argument(
+        "--tune-threshold", action="store_true",
+        help="store the threshold that maximises edge accuracy on the last stage's test timeslices instead of 0.5",
+    )
     parser.add_argument("--assembly", choices=("average", "components"), default=None, help="event assembly stored in the model (default: average)")
     parser.add_argument("--time", action="store_true", help="use hit time t as an input (simulated when training on simulation)")
     parser.add_argument("--sim", metavar="NAME=VALUE", action="append", default=[], help="simulation parameter for every stage, e.g. --sim vertex_sigma_xy_mm=10 (repeatable)")
@@ -53,7 +57,7 @@ def build_config(args: argparse.Namespace):
     overrides = {}
     for option in (
         "n_train", "n_test", "final_epochs", "max_epochs_per_stage", "promotion_accuracy", "batch_size",
-        "learning_rate", "weight_negative", "gamma", "assembly", "seed", "device",
+        "learning_rate", "weight_negative", "gamma", "assembly", "seed", "device", "tune_threshold",
     ):
         value = getattr(args, option)
         if value is not None:
@@ -83,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
 
     best = result.model.metadata["test_metrics"]
     print(f"\nmodel written to {result.model_path} after {result.seconds:.0f} s")
-    print(f"final stage ({best['setting']}), best epoch {best['epoch']}, threshold {config.threshold:g}:")
+    print(f"final stage ({best['setting']}), best epoch {best['epoch']}, test figures at threshold {config.threshold:g}:")
     print(f"  test edge precision {best['precision']:.4f}  recall {best['recall']:.4f}  accuracy {best['accuracy']:.4f}")
+    print(f"threshold stored in the model: {result.model.threshold:g}")
     print("Compare with the classical baselines: gann evaluate FILE --model", result.model_path)
     return 0

@@ -42,6 +42,8 @@ class TrainConfig:
         learning_rate: Adam step size; decays by cosine over the last stage.
         weight_positive, weight_negative, gamma: balanced focal loss ω_p, ω_n, γ.
         threshold: decision threshold stored in the model (p > threshold means same event).
+        tune_threshold: instead of ``threshold``, store the threshold that maximises edge
+            accuracy on the last stage's test timeslices (the ones that also pick the best epoch).
         assembly: event assembly method stored in the model.
         seed: seeds simulation, splits and initialisation.
         device: "auto" (CUDA when available), "cpu" or "cuda".
@@ -63,6 +65,7 @@ class TrainConfig:
     weight_negative: float = 0.5
     gamma: float = 1.5
     threshold: float = 0.5
+    tune_threshold: bool = False
     assembly: str = "average"
     seed: int = 0
     device: str = "auto"

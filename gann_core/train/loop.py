@@ -240,7 +240,14 @@ def train(
     seconds = time.perf_counter() - started
     network.load_state_dict(state["best"]["state_dict"])
     network.eval()
-    model = _finished_model(config, network.cpu(), stages[-1], state, seconds, command)
+    threshold = config.threshold
+    if config.tune_threshold:
+        final_test = stages[-1].test_graphs
+        scores = score_graphs(network, final_test, max(config.batch_size, 64), device)
+        threshold = accuracy_threshold(final_test.pair_truth, scores)
+        if is_main:
+            logger.info("threshold tuned on the last stage's test timeslices: %.3f", threshold)
+    model = _finished_model(config, network.cpu(), stages[-1], state, seconds, command, threshold)
     if is_main:
         model.save(output)
         logger.info("wrote %s (best final-stage epoch %d)", output, state["best"]["epoch"])
@@ -285,7 +292,28 @@ def _train_epoch(trainable, optimizer, graphs: GraphArrays, config, device, rng,
     return float(total) / max(count, 1)
 
 
-def _finished_model(config: TrainConfig, network: GANN, final: StageData, state: dict, seconds: float, command) -> Model:
+def accuracy_threshold(truth: np.ndarray, scores: np.ndarray) -> float:
+    """Threshold in [0.05, 0.95] that maximises pair accuracy (TP + TN) / all for these scores.
+
+    Pairs are sorted by score; cutting after the k highest scores gives TP = true pairs among
+    them and TN = false pairs below. The threshold sits halfway between the scores on both
+    sides of the best cut.
+    """
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores = scores[order]
+    true_above = np.concatenate([[0], np.cumsum(truth[order])])
+    k = np.arange(len(scores) + 1)
+    correct = true_above + (len(scores) - int(truth.sum())) - (k - true_above)
+    upper = np.concatenate([[1.0], sorted_scores])
+    lower = np.concatenate([sorted_scores, [0.0]])
+    allowed = (upper > 0.05) & (lower < 0.95)
+    best = int(np.argmax(np.where(allowed, correct, -1)))
+    return float(np.clip((upper[best] + lower[best]) / 2, 0.05, 0.95))
+
+
+def _finished_model(
+    config: TrainConfig, network: GANN, final: StageData, state: dict, seconds: float, command, threshold: float
+) -> Model:
     from gann_core.baselines import calibrate_baselines
 
     calibration = calibrate_baselines(final.train)
@@ -306,7 +334,7 @@ def _finished_model(config: TrainConfig, network: GANN, final: StageData, state:
         metadata["simulation"] = asdict(simulation_config(config, config.stages[-1]))
     return Model(
         network=network,
-        threshold=config.threshold,
+        threshold=threshold,
         assembly=config.assembly,
         baselines=calibration.to_dict(),
         metadata=metadata,
