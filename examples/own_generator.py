@@ -22,6 +22,7 @@ With the defaults it takes several minutes on 2 CPU cores (most of it training).
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-timeslices", type=int, default=500, help="timeslices in the fresh evaluation file (default: 500)")
     parser.add_argument("--final-epochs", type=int, default=20, help="training epochs (default: 20)")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     from gann_core.evaluate import evaluate
     from gann_core.io import read_timeslices
