@@ -225,8 +225,11 @@ def hit_edges(table: Timeslices, neighbours: int) -> np.ndarray:
     inside = (neighbour_rank >= 0) & (neighbour_rank < n)
     neighbour_row = order[np.clip(neighbour_rank, 0, n - 1)]
     valid = inside & (track[neighbour_row] == track[:, None])
-    source, column = np.nonzero(valid)
-    return np.stack([source, neighbour_row[source, column]]).astype(np.int64)
+    flat = np.flatnonzero(valid)
+    edges = np.empty((2, len(flat)), dtype=np.int64)
+    np.floor_divide(flat, len(steps), out=edges[0])
+    edges[1] = neighbour_row.ravel()[flat]
+    return edges
 
 
 def track_features(table: Timeslices, fit: TrackFit, use_time: bool) -> np.ndarray:
