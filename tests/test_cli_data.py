@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPOSITORY_ROOT
+from hit_tables import REPOSITORY_ROOT
 from gann_core.cli import main
 from gann_core.io import read_timeslices
 
@@ -123,7 +123,7 @@ def test_info_json(tmp_path, capsys):
 
 
 def test_info_counts_short_tracks(write_parquet, capsys):
-    from conftest import make_hit_columns
+    from hit_tables import make_hit_columns
 
     columns = make_hit_columns(n_timeslices=1, tracks_per_timeslice=3, hits_per_track=4)
     keep = np.ones(len(columns["x"]), dtype=bool)

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import make_hit_columns
+from hit_tables import make_hit_columns
 from gann_core.errors import ConfigError, InputFileError
 from gann_core.io import pairs_path, read_pairs, read_timeslices, write_timeslices
 from gann_core.io import parquet as parquet_module
