@@ -152,3 +152,10 @@ def test_predict_with_z0_window_candidates(tiny_model, slices_file, tmp_path, ca
     pairs = read_pairs(pairs_path(out))
     all_pairs = sum(n * (n - 1) // 2 for n in read_timeslices(slices_file).tracks_per_timeslice)
     assert 0 < len(pairs["score"]) < all_pairs
+
+
+def test_predict_invalid_batch_size(tiny_model, slices_file, tmp_path, capsys):
+    out = tmp_path / "pred.parquet"
+    assert main(["predict", str(slices_file), "-o", str(out), "--model", str(tiny_model), "--batch-size", "0"]) == 2
+    assert "--batch-size 0 is invalid" in capsys.readouterr().err
+    assert not out.exists()

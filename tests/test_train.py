@@ -127,3 +127,16 @@ def test_tuned_threshold_stored(tmp_path):
     result = train(tiny_config(final_epochs=1, tune_threshold=True), tmp_path / "model.pt")
     assert 0.05 <= result.model.threshold <= 0.95
     assert Model.load(tmp_path / "model.pt").threshold == result.model.threshold
+
+
+def test_diverging_training_writes_no_model(tmp_path):
+    with pytest.raises(FloatingPointError, match="training diverged"):
+        train(tiny_config(learning_rate=1e8, final_epochs=2), tmp_path / "model.pt")
+    assert not (tmp_path / "model.pt").exists()
+
+
+def test_non_finite_settings_rejected(tmp_path):
+    with pytest.raises(ConfigError, match="learning_rate=nan"):
+        train(tiny_config(learning_rate=float("nan")), tmp_path / "model.pt")
+    with pytest.raises(ConfigError, match="gamma=nan"):
+        train(tiny_config(gamma=float("nan")), tmp_path / "model.pt")

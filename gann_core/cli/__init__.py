@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return int(args.run(args) or 0)
-    except (GannError, TimesliceError, OSError) as error:
+    except (GannError, TimesliceError, OSError, FloatingPointError) as error:
         if args.verbose:
             raise
         print(f"gann {args.command}: error: {error}", file=sys.stderr)

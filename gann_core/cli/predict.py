@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_path(args.output)
     _check_threshold(args.threshold)
+    _check_positive("--batch-size", args.batch_size)
+    _check_positive("--z0-window", args.z0_window)
     model = Model.load(args.model, device=choose_device(args.device))
     table = read_timeslices(args.input)
     prediction = predict(
@@ -53,8 +55,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_positive(option: str, value: int) -> None:
+    from gann_core.errors import ConfigError
+
+    if value < 1:
+        raise ConfigError(f"{option} {value} is invalid; use an integer of 1 or more.")
+
+
 def _check_threshold(threshold: float | None) -> None:
     from gann_core.errors import ConfigError
 
-    if threshold is not None and not 0.0 < threshold < 1.0:
+    if threshold is not None and not 0.0 < threshold < 1.0:  # also rejects NaN
         raise ConfigError(f"--threshold {threshold} is invalid; use a value between 0 and 1, e.g. 0.5.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 
 from gann_core.errors import ConfigError
@@ -88,11 +89,12 @@ class TrainConfig:
             raise ConfigError(f"promotion_accuracy={self.promotion_accuracy} is invalid: expected 0 < value ≤ 1.")
         if not 0 < self.threshold < 1:
             raise ConfigError(f"threshold={self.threshold} is invalid: expected 0 < value < 1.")
-        if self.learning_rate <= 0 or self.gamma < 0 or self.weight_positive <= 0 or self.weight_negative <= 0:
-            raise ConfigError(
-                "learning_rate, weight_positive and weight_negative must be > 0 and gamma ≥ 0; got "
-                f"{self.learning_rate}, {self.weight_positive}, {self.weight_negative}, {self.gamma}."
-            )
+        for name in ("learning_rate", "weight_positive", "weight_negative", "gamma"):
+            value = getattr(self, name)
+            lowest_ok = 0.0 if name == "gamma" else None
+            if not math.isfinite(value) or (value < 0 if lowest_ok == 0.0 else value <= 0):
+                accepted = "a finite number ≥ 0" if name == "gamma" else "a finite number > 0"
+                raise ConfigError(f"{name}={value} is invalid: expected {accepted}.")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"device={self.device!r} is invalid; use 'auto', 'cpu' or 'cuda'.")
         self.model.validate()

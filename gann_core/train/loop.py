@@ -211,6 +211,11 @@ def train(
             "accuracy": float(metrics["accuracy"]),
             "seconds": time.perf_counter() - tick,
         }
+        if not math.isfinite(loss):
+            raise FloatingPointError(
+                f"training diverged: the loss is {loss} in stage {index + 1}, epoch {epoch + 1}; "
+                f"lower the learning rate (now {config.learning_rate}) or check the loss settings. No model was written."
+            )
         state["history"].append(record)
         if is_main:
             logger.info(
