@@ -60,12 +60,26 @@ class Prediction:
 
 
 def check_model_inputs(model: Model, table: Timeslices) -> None:
-    """Raise a clear error when the table lacks an input the model needs."""
+    """Raise a clear error when the table lacks an input the model needs.
+
+    Also logs a warning when many hits lie outside the detector radii the model was trained
+    on, a sign that the model (and its baseline calibration) does not fit this data.
+    """
     if model.config.use_time and not table.has_time:
         raise InputFileError(
             f"model {model.name} uses hit time, but the timeslices have no 't' column; "
             "add hit times in ns or use a model trained without time."
         )
+    radii = model.metadata.get("simulation", {}).get("layer_radii_mm")
+    if radii and table.n_hits:
+        r = np.hypot(table.columns["x"], table.columns["y"])
+        outside = float(np.mean((r < 0.8 * min(radii)) | (r > 1.2 * max(radii))))
+        if outside > 0.2:
+            logger.warning(
+                "%.0f%% of the hits lie outside the radii %.0f-%.0f mm of the simulated detector that model %s "
+                "was trained on, so its scores may be poor here; train on your own data with 'gann train --files'.",
+                100 * outside, min(radii), max(radii), model.name,
+            )
 
 
 @torch.inference_mode()

@@ -159,3 +159,19 @@ def test_predict_invalid_batch_size(tiny_model, slices_file, tmp_path, capsys):
     assert main(["predict", str(slices_file), "-o", str(out), "--model", str(tiny_model), "--batch-size", "0"]) == 2
     assert "--batch-size 0 is invalid" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_predict_warns_on_other_geometry(tmp_path, caplog):
+    import gann_core
+
+    table = simulate_timeslices(SimulationConfig.for_geometry("trackml", n_events=3), 3, seed=1)
+    with caplog.at_level("WARNING", logger="gann_core.infer"):
+        gann_core.predict(gann_core.Model.load("spd"), table)
+    assert "outside the radii" in caplog.text
+
+
+def test_demo_output_dir_is_file(tiny_model, tmp_path, capsys):
+    target = tmp_path / "afile"
+    target.write_text("x")
+    assert main(["demo", "-o", str(target), "-n", "2", "--model", str(tiny_model)]) == 2
+    assert "is a file" in capsys.readouterr().err

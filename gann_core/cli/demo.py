@@ -35,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
     if args.timeslices < 1:
         raise ConfigError(f"--timeslices {args.timeslices} is invalid; use 1 or more.")
     folder = Path(args.output_dir)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"--output-dir {folder} is a file; give a folder for the demo files.")
     folder.mkdir(parents=True, exist_ok=True)
     model = Model.load(args.model, device=choose_device("auto"))
     config = SimulationConfig.for_geometry("spd", n_events=10.0, max_tracks=5)
