@@ -135,6 +135,10 @@ def save_atomically(content: dict, path: Path) -> None:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     try:
+        # mkstemp creates the file readable by its owner only; give it the usual permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         torch.save(content, temporary)
         os.replace(temporary, path)
     except BaseException:
