@@ -169,23 +169,29 @@ def load_model(path: str | None, device: torch.device, normalization_table) -> t
     return model, text
 
 
+def _time_inputs(path: Path, candidates: str, z0_window: int, seconds: dict):
+    """Read the file, fit the tracks and choose the candidate pairs, timing each into ``seconds``."""
+    tick = time.perf_counter()
+    table = read_timeslices(path)
+    seconds["read"] = _lap(tick)
+
+    tick = time.perf_counter()
+    fit = fit_tracks(table)
+    seconds["fit"] = _lap(tick)
+
+    tick = time.perf_counter()
+    pairs = candidate_pairs(table, candidates, fit=fit, window=z0_window)
+    seconds["pairs"] = _lap(tick)
+    return table, fit, pairs
+
+
 def time_prediction(
     model: Model, path: Path, batch_size: int, *, candidates: str = "all", z0_window: int = DEFAULT_Z0_WINDOW
 ) -> dict:
     """Run the prediction chain once on the file at ``path`` and return seconds per stage and peak memory."""
     seconds = {}
     with PeakMemory() as memory:
-        tick = time.perf_counter()
-        table = read_timeslices(path)
-        seconds["read"] = _lap(tick)
-
-        tick = time.perf_counter()
-        fit = fit_tracks(table)
-        seconds["fit"] = _lap(tick)
-
-        tick = time.perf_counter()
-        pairs = candidate_pairs(table, candidates, fit=fit, window=z0_window)
-        seconds["pairs"] = _lap(tick)
+        table, fit, pairs = _time_inputs(path, candidates, z0_window, seconds)
 
         tick = time.perf_counter()
         graphs = build_graphs(table, use_time=model.config.use_time, neighbours=model.config.neighbours, fit=fit, pairs=pairs)
@@ -208,17 +214,7 @@ def time_baselines(
     """Run the classical chain on the same file: z0 gap (components) and helix crossing (``assembly``)."""
     seconds = {}
     with PeakMemory() as memory:
-        tick = time.perf_counter()
-        table = read_timeslices(path)
-        seconds["read"] = _lap(tick)
-
-        tick = time.perf_counter()
-        fit = fit_tracks(table)
-        seconds["fit"] = _lap(tick)
-
-        tick = time.perf_counter()
-        pairs = candidate_pairs(table, candidates, fit=fit, window=z0_window)
-        seconds["pairs"] = _lap(tick)
+        table, fit, pairs = _time_inputs(path, candidates, z0_window, seconds)
 
         tick = time.perf_counter()
         scores = baseline_scores(table, pairs, calibration, geometry=pair_geometry(fit, pairs))
