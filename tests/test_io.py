@@ -336,3 +336,33 @@ def test_read_million_hits_fast(tmp_path):
     assert table.n_tracks == n_hits // 10
     # About 0.15 s on 2 shared CPU cores, so the bound leaves room for a loaded machine.
     assert elapsed < 2.0
+
+
+def test_chunked_write_equals_simulation(tmp_path):
+    from gann_core.io import write_timeslice_chunks
+    from gann_core.simulate import SimulationConfig, iter_simulated_chunks, simulate_timeslices
+
+    config = SimulationConfig.for_geometry("spd", n_events=3)
+    path = tmp_path / "chunks.parquet"
+    write_timeslice_chunks(path, iter_simulated_chunks(config, 25, seed=5, chunk_size=10))
+    whole = simulate_timeslices(config, 25, seed=5, chunk_size=10)
+    written = read_timeslices(path)
+    assert written.n_timeslices == 25
+    for name in whole.columns:
+        assert np.array_equal(written.columns[name], whole.columns[name]), name
+
+
+def test_chunked_write_failure_leaves_no_file(tmp_path):
+    from gann_core.io import write_timeslice_chunks
+    from gann_core.simulate import SimulationConfig, iter_simulated_chunks
+
+    def failing():
+        for index, chunk in enumerate(iter_simulated_chunks(SimulationConfig.for_geometry("spd"), 30, chunk_size=10)):
+            if index == 2:
+                raise KeyboardInterrupt
+            yield chunk
+
+    path = tmp_path / "chunks.parquet"
+    with pytest.raises(KeyboardInterrupt):
+        write_timeslice_chunks(path, failing())
+    assert list(tmp_path.iterdir()) == []

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from gann_core.cli._common import add_simulation_arguments, simulation_config
 from gann_core.cli.info import describe_timeslices, format_summary
-from gann_core.io import check_output_path, write_timeslices
-from gann_core.simulate import simulate_timeslices
+from gann_core.io import check_output_path, write_timeslice_chunks
+from gann_core.simulate import iter_simulated_chunks
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -30,9 +30,29 @@ def run(args: argparse.Namespace) -> int:
     config = simulation_config(args)
     check_output_path(args.output)
 
-    table = simulate_timeslices(config, args.timeslices, seed=args.seed, progress=True)
-    write_timeslices(args.output, table)
+    # Chunks are written as they come, so the file may be larger than the memory.
+    summaries = []
 
+    def chunks():
+        for chunk in iter_simulated_chunks(config, args.timeslices, seed=args.seed, progress=True):
+            summaries.append(describe_timeslices(chunk))
+            yield chunk
+
+    write_timeslice_chunks(args.output, chunks())
     print(f"wrote {args.output}")
-    print(format_summary(describe_timeslices(table)))
+    print(format_summary(merge_summaries(summaries)))
     return 0
+
+
+def merge_summaries(parts: list[dict]) -> dict:
+    """Combine the :func:`describe_timeslices` figures of chunks into those of the whole file."""
+    total = dict(parts[0])
+    for key in ("timeslices", "hits", "tracks", "short_tracks", "events", "fake_tracks"):
+        if key in total:
+            total[key] = sum(part[key] for part in parts)
+    total["hits_per_track_min"] = min(part["hits_per_track_min"] for part in parts)
+    total["hits_per_track_max"] = max(part["hits_per_track_max"] for part in parts)
+    total["tracks_per_timeslice_mean"] = total["tracks"] / total["timeslices"]
+    if "events" in total:
+        total["events_per_timeslice_mean"] = total["events"] / total["timeslices"]
+    return total

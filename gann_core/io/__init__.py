@@ -6,6 +6,7 @@ from gann_core.io.parquet import (
     pairs_path,
     read_pairs,
     read_timeslices,
+    write_timeslice_chunks,
     write_timeslices,
 )
 from gann_core.io.trackml import find_trackml_files, read_trackml_event, timeslices_from_trackml
@@ -23,5 +24,6 @@ __all__ = [
     "read_trackml_event",
     "timeslices_from_trackml",
     "validate_columns",
+    "write_timeslice_chunks",
     "write_timeslices",
 ]

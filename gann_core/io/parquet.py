@@ -159,6 +159,38 @@ def write_timeslices(path: PathLike, table: Timeslices, pairs: Mapping[str, np.n
             temporary.unlink(missing_ok=True)
 
 
+def write_timeslice_chunks(path: PathLike, chunks: Iterable[Timeslices]) -> None:
+    """Write tables with the same columns one after another into one parquet file.
+
+    Only one chunk is in memory at a time. The chunks' timeslice ids must not overlap, and
+    rows stay in chunk order. As with :func:`write_timeslices`, the file is written to a
+    temporary file and moved into place at the end, and a stale pairs file is removed.
+    """
+    path = Path(path)
+    check_output_path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    writer = None
+    try:
+        for chunk in chunks:
+            hits = pa.table({name: pa.array(values) for name, values in chunk.columns.items()})
+            if writer is None:
+                writer = pq.ParquetWriter(temporary, hits.schema)
+            writer.write_table(hits)
+        if writer is None:
+            raise ValueError(f"no timeslices to write to {path}.")
+        writer.close()
+        writer = None
+        sibling = pairs_path(path)
+        if sibling.exists():
+            sibling.unlink()
+            logger.info("removed %s, the pairs of an earlier table written to %s", sibling, path)
+        os.replace(temporary, path)
+    finally:
+        if writer is not None:
+            writer.close()
+        temporary.unlink(missing_ok=True)
+
+
 def _write_temporary(table: pa.Table, target: Path) -> Path:
     """Write ``table`` to a hidden temporary file next to ``target``, removing it on failure."""
     temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")

@@ -6,7 +6,7 @@
 
 from gann_core.simulate.config import GEOMETRIES, GEOMETRY_DEFAULTS, SimulationConfig
 from gann_core.simulate.helix import Crossings, flight_time_ns, helix_crossings, helix_radius_mm
-from gann_core.simulate.timeslice import simulate_timeslices
+from gann_core.simulate.timeslice import iter_simulated_chunks, simulate_timeslices
 
 __all__ = [
     "Crossings",
@@ -16,5 +16,6 @@ __all__ = [
     "flight_time_ns",
     "helix_crossings",
     "helix_radius_mm",
+    "iter_simulated_chunks",
     "simulate_timeslices",
 ]

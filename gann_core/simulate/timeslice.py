@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Iterator
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -65,33 +66,48 @@ def simulate_timeslices(
     Raises :class:`ConfigError` for an invalid config or argument, and when the config lets
     almost no track reach ``min_hits`` hits.
     """
-    config.validate()
-    _check_argument("n_timeslices", n_timeslices, 1)
-    _check_argument("seed", seed, 0)
-    _check_argument("chunk_size", chunk_size, 1)
-
+    parts = list(iter_simulated_chunks(config, n_timeslices, seed, progress=progress, chunk_size=chunk_size))
     started = time.perf_counter()
-    n_chunks = -(-n_timeslices // chunk_size)
-    chunk_seeds = np.random.SeedSequence(seed).spawn(n_chunks)
-    parts: list[dict[str, np.ndarray]] = []
-    with tqdm(total=n_timeslices, unit="timeslice", desc="simulating", disable=not progress) as bar:
-        for chunk, chunk_seed in enumerate(chunk_seeds):
-            first = chunk * chunk_size
-            count = min(chunk_size, n_timeslices - first)
-            rng = np.random.default_rng(chunk_seed)
-            parts.append(_simulate_chunk(config, count, first, rng))
-            bar.update(count)
-
-    columns = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    columns = {name: np.concatenate([part.columns[name] for part in parts]) for name in parts[0].columns}
     table = Timeslices.from_columns(columns, source="simulation")
     logger.debug(
-        "simulated %d timeslices, %d tracks, %d hits in %.1f s",
+        "joined %d timeslices, %d tracks, %d hits in %.1f s",
         table.n_timeslices,
         table.n_tracks,
         table.n_hits,
         time.perf_counter() - started,
     )
     return table
+
+
+def iter_simulated_chunks(
+    config: SimulationConfig,
+    n_timeslices: int,
+    seed: int = 0,
+    *,
+    progress: bool = False,
+    chunk_size: int = 1000,
+) -> Iterator[Timeslices]:
+    """Simulate the timeslices of :func:`simulate_timeslices` chunk by chunk.
+
+    Yields one table per ``chunk_size`` timeslices (timeslice ids continue across chunks);
+    joined, they equal ``simulate_timeslices`` with the same arguments. Memory then stays
+    at one chunk, so files far larger than the machine's memory can be written.
+    """
+    config.validate()
+    _check_argument("n_timeslices", n_timeslices, 1)
+    _check_argument("seed", seed, 0)
+    _check_argument("chunk_size", chunk_size, 1)
+
+    n_chunks = -(-n_timeslices // chunk_size)
+    chunk_seeds = np.random.SeedSequence(seed).spawn(n_chunks)
+    with tqdm(total=n_timeslices, unit="timeslice", desc="simulating", disable=not progress) as bar:
+        for chunk, chunk_seed in enumerate(chunk_seeds):
+            first = chunk * chunk_size
+            count = min(chunk_size, n_timeslices - first)
+            rng = np.random.default_rng(chunk_seed)
+            yield Timeslices.from_columns(_simulate_chunk(config, count, first, rng), source="simulation")
+            bar.update(count)
 
 
 def _check_argument(name: str, value: int, low: int) -> None:
