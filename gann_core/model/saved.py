@@ -79,7 +79,11 @@ class Model:
         # (UnpicklingError, RuntimeError, IndexError, OSError, ...); all mean the same here.
         except Exception as error:  # noqa: BLE001
             text = str(error).strip()
-            if "Weights only load failed" in text:
+            with open(path, "rb") as handle:
+                is_zip = handle.read(4) == b"PK\x03\x04"
+            if not is_zip:
+                reason = "it is not a file written by torch.save"
+            elif "Weights only load failed" in text:
                 reason = "it holds Python objects other than weights, which are not loaded for safety"
             else:
                 reason = text.splitlines()[0] if text else type(error).__name__
