@@ -54,6 +54,8 @@ def run(command: list[str]) -> str:
 
 
 def train_and_describe(name: str) -> None:
+    from gann_core.evaluate import EvaluationReport
+
     train_args, evaluations = RECIPES[name]
     model_path = MODELS_DIR / f"{name}_default.pt"
     train_command = ["gann", "train", *train_args, "-o", str(model_path.relative_to(ROOT)), "--no-progress"]
@@ -66,7 +68,7 @@ def train_and_describe(name: str) -> None:
     for label, arguments in evaluations:
         command = ["gann", "evaluate", "--model", str(model_path.relative_to(ROOT)), *arguments, *EVALUATION_ARGS]
         report = json.loads(run([*command, "--json"]))
-        table = run(command)
+        table = EvaluationReport(**report).format_table()
         sections.append((label, shlex.join(command), report, table))
 
     import torch
