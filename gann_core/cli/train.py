@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shlex
 import sys
 from dataclasses import replace
@@ -85,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     logger.info("training on %s; %d stage(s); writing %s", source, len(config.stages) if not config.train_files else 1, args.output)
     result = train(config, args.output, resume=args.resume, progress=not args.no_progress, command=command)
 
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun, process 0 reports for all
     best = result.model.metadata["test_metrics"]
     print(f"\nmodel written to {result.model_path} after {result.seconds:.0f} s")
     print(f"final stage ({best['setting']}), best epoch {best['epoch']}, test figures at threshold {config.threshold:g}:")
