@@ -136,6 +136,13 @@ class SceneLayers:
             elif kind in self.pairs:
                 self._set_segments(kind, np.zeros((0, 2, 3)))
 
+    def remove_pair_layers(self) -> None:
+        """Take this source's pair layers out of the viewer (they are not updated any more)."""
+        for layer in self.pairs.values():
+            if layer in self.viewer.layers:
+                self.viewer.layers.remove(layer)
+        self.pairs.clear()
+
     def pair_layer(self, kind: str):
         """Return the Vectors layer of a pair kind, adding it to the viewer when it is missing."""
         layer = self.pairs.get(kind)

@@ -139,6 +139,9 @@ class InspectorWidget(QWidget):
 
     def adopt(self, layer) -> None:
         """Work on this hits layer: reset the controls for its source and score the timeslice it shows."""
+        if self.layers is not None and self.layers.hits is not layer:
+            # The old source's pairs would stay on screen, frozen, over the new hits.
+            self.layers.remove_pair_layers()
         self.layers = SceneLayers(self.viewer, layer)
         source = self.source
         self.viewer.dims.ndisplay = 3

@@ -257,3 +257,12 @@ def test_scoring_error_restores_preview(inspector, tmp_path):
     assert sum(pair_layer_sizes(inspector).values()) == 0
     expected = preview_colors(inspector.source.timeslice(inspector.position))
     np.testing.assert_allclose(inspector.layers.hits.face_color, expected, atol=1e-6)
+
+
+def test_second_file_replaces_pair_layers(inspector, prediction_file):
+    first_pairs = list(inspector.layers.pairs.values())
+    inspector.viewer.open(str(prediction_file), plugin="gann")
+    assert inspector.source.name != "slices"
+    for layer in first_pairs:
+        assert layer not in inspector.viewer.layers
+    assert all(layer in inspector.viewer.layers for layer in inspector.layers.pairs.values())
