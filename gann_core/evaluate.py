@@ -92,8 +92,13 @@ def evaluate(
     data_description: str = "timeslices",
     batch_size: int = 256,
     progress: bool = False,
+    network_scores: np.ndarray | None = None,
 ) -> EvaluationReport:
-    """Evaluate ``model`` and the classical baselines on ``table`` (which needs ``event_id``)."""
+    """Evaluate ``model`` and the classical baselines on ``table`` (which needs ``event_id``).
+
+    ``network_scores`` may pass the model's scores of all pairs within each timeslice (as
+    :func:`~gann_core.infer.predict` returns them by default), so they are not computed again.
+    """
     if not table.has_truth:
         raise TimesliceError(
             f"{data_description} has no event_id column; evaluation compares with the true collision of each track. "
@@ -107,7 +112,13 @@ def evaluate(
     pairs = all_pairs(table)
     truth = same_event(table, pairs)
     true_events = table.track_event_ids
-    _, network_scores = score_pairs(model, table, pairs=pairs, fit=fit, batch_size=batch_size, progress=progress)
+    if network_scores is None:
+        _, network_scores = score_pairs(model, table, pairs=pairs, fit=fit, batch_size=batch_size, progress=progress)
+    elif len(network_scores) != len(pairs):
+        raise ValueError(
+            f"network_scores has {len(network_scores)} entries, but the table has {len(pairs)} pairs; "
+            "pass the scores of all pairs within each timeslice, or none."
+        )
     classical = baseline_scores(table, pairs, BaselineCalibration.from_dict(model.baselines), fit=fit)
 
     other_assembly = next(method for method in ASSEMBLY_METHODS if method != model.assembly)

@@ -74,16 +74,6 @@ class TrackFit:
         """z (mm) of ``track``'s fitted helix where its circle passes nearest to (x, y)."""
         return self.z0[track] + self.cot_theta[track] * self.arc_length_to(track, x, y)
 
-    def parameters(self) -> np.ndarray:
-        """Parameters and uncertainties as an (n_tracks, 10) float array, in a fixed column order."""
-        return np.stack(
-            [
-                self.z0, self.d0, self.phi0, self.cot_theta, self.curvature,
-                self.sigma_z0, self.sigma_d0, self.sigma_phi0, self.sigma_cot_theta, self.sigma_curvature,
-            ],
-            axis=1,
-        )
-
 
 def fit_tracks(table: Timeslices, *, min_sigma_mm: float = 0.01) -> TrackFit:
     """Fit a helix to every track of ``table`` (see the module docstring for the method)."""

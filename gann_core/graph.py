@@ -48,11 +48,10 @@ _LOG_FLOOR = 1e-3
 
 def feature_names(use_time: bool) -> dict[str, tuple[str, ...]]:
     """Names of the hit, track and pair feature columns for a model with or without time."""
-    extra = use_time
     return {
-        "hit": HIT_FEATURES + (HIT_TIME_FEATURES if extra else ()),
-        "track": TRACK_FEATURES + (TRACK_TIME_FEATURES if extra else ()),
-        "pair": PAIR_FEATURES + (PAIR_TIME_FEATURES if extra else ()),
+        "hit": HIT_FEATURES + (HIT_TIME_FEATURES if use_time else ()),
+        "track": TRACK_FEATURES + (TRACK_TIME_FEATURES if use_time else ()),
+        "pair": PAIR_FEATURES + (PAIR_TIME_FEATURES if use_time else ()),
     }
 
 

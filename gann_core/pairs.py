@@ -36,12 +36,12 @@ class TrackPairs:
 
 
 def all_pairs(table: Timeslices) -> TrackPairs:
-    """Every pair of tracks within each timeslice, ``track_a < track_b``, in table order."""
+    """Return every pair of tracks within each timeslice, ``track_a < track_b``, in table order."""
     return all_pairs_from_offsets(table.slice_track_offsets)
 
 
 def all_pairs_from_offsets(slice_track_offsets: np.ndarray) -> TrackPairs:
-    """All within-timeslice pairs given the per-timeslice track offsets."""
+    """Return all within-timeslice pairs, given the per-timeslice track offsets."""
     counts = np.diff(slice_track_offsets)
     n_tracks = int(slice_track_offsets[-1]) if len(slice_track_offsets) else 0
     slice_end = np.repeat(slice_track_offsets[1:], counts)
@@ -89,8 +89,8 @@ def pair_geometry(fit: TrackFit, pairs: TrackPairs) -> PairGeometry:
     r_cross = np.hypot(x_mid, y_mid)
     circle_gap = np.hypot(xa - xb, ya - yb)
 
-    # The crossing z inherits the z0 error plus cot θ times the error of the crossing point;
-    # σ(d0) stands in for the latter.
+    # The crossing z inherits the z0 error plus cot θ times the error of the crossing point.
+    # σ(d0) is used as the error of the crossing point.
     sigma_cross = np.sqrt(
         sigma_z0**2
         + (fit.cot_theta[a] * fit.sigma_d0[a]) ** 2
@@ -129,8 +129,8 @@ def _crossing_points(fit: TrackFit, own: np.ndarray, other: np.ndarray) -> tuple
     crosses = half_chord_sq >= 0
     half_chord = np.sqrt(np.where(crosses, half_chord_sq, 0.0))
     fx, fy = x1 + along * ux, y1 + along * uy
-    # Both crossing points; the sign of the chord direction is fixed by the centre line,
-    # which the other track sees reversed, so order them by radius instead of by sign.
+    # Both crossing points. The sign of the chord direction follows the centre line, which is
+    # reversed for the other track, so the points are ordered by radius instead of by sign.
     px1, py1 = fx - half_chord * uy, fy + half_chord * ux
     px2, py2 = fx + half_chord * uy, fy - half_chord * ux
     nearer_first = np.hypot(px1, py1) <= np.hypot(px2, py2)

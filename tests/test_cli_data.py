@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from hit_tables import REPOSITORY_ROOT
 from gann_core.cli import main
@@ -99,7 +98,7 @@ def test_info_prints_counts(tmp_path, capsys):
 
     assert main(["info", str(out)]) == 0
     text = capsys.readouterr().out
-    assert f"timeslices            3" in text
+    assert "timeslices            3" in text
     assert f"tracks                {table.n_tracks}" in text
     assert f"hits per track        {table.hits_per_track.min()}..{table.hits_per_track.max()}" in text
     assert "columns               x, y, z, track_id" in text

@@ -175,3 +175,16 @@ def test_demo_output_dir_is_file(tiny_model, tmp_path, capsys):
     target.write_text("x")
     assert main(["demo", "-o", str(target), "-n", "2", "--model", str(tiny_model)]) == 2
     assert "is a file" in capsys.readouterr().err
+
+
+def test_evaluate_reuses_given_scores(tiny_model, slices_file):
+    import gann_core
+
+    model = gann_core.Model.load(tiny_model)
+    table = read_timeslices(slices_file)
+    prediction = gann_core.predict(model, table)
+    given = gann_core.evaluate(model, table, network_scores=prediction.scores)
+    computed = gann_core.evaluate(model, table)
+    assert given.row("network") == computed.row("network")
+    with pytest.raises(ValueError, match="network_scores has 3 entries"):
+        gann_core.evaluate(model, table, network_scores=np.zeros(3))

@@ -30,7 +30,7 @@ def test_focal_loss_reduces_to_cross_entropy():
 
 
 def test_focal_loss_rewards_correct_confidence():
-    # p_t is p for a true pair: a confident right answer must cost less than a confident wrong one.
+    # p_t is p for a true pair: a confident right prediction must cost less than a confident wrong one.
     right = balanced_focal_loss(torch.tensor([4.0]), torch.tensor([1.0]))
     wrong = balanced_focal_loss(torch.tensor([-4.0]), torch.tensor([1.0]))
     assert right.item() < 1e-4

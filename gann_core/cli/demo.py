@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     description = (
         f"simulated spd demo: {args.timeslices} timeslices, seed {args.seed}, n_events 10 (Poisson), max_tracks 5"
     )
-    report = evaluate(model, table, data_description=description)
+    report = evaluate(model, table, data_description=description, network_scores=prediction.scores)
 
     print(report.format_table())
     print()

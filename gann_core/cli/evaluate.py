@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from gann_core.cli._common import add_model_argument, add_simulation_arguments, describe_simulation, simulation_config
 from gann_core.cli.predict import _check_threshold
