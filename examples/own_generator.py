@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    from gann_core.evaluate import evaluate
+    from gann_core.evaluation import evaluate
     from gann_core.io import read_timeslices
     from gann_core.train import TrainConfig, train
 

@@ -9,6 +9,8 @@ The plain functions a notebook needs are importable from here::
     report = gann_core.evaluate(model, table)
 
 Names that need torch are imported on first use, so ``import gann_core`` stays light.
+Training is ``gann_core.train.train(config, path)``: the name ``gann_core.train`` is the
+training package itself.
 """
 
 from importlib import import_module
@@ -32,12 +34,11 @@ _LAZY = {
     "ModelConfig": "gann_core.model",
     "predict": "gann_core.infer",
     "score_pairs": "gann_core.infer",
-    "evaluate": "gann_core.evaluate",
+    "evaluate": "gann_core.evaluation",
     "assemble_events": "gann_core.assembly",
     "edge_metrics": "gann_core.metrics",
     "event_metrics": "gann_core.metrics",
     "TrainConfig": "gann_core.train",
-    "train": "gann_core.train",
 }
 
 

@@ -54,7 +54,7 @@ def run(command: list[str]) -> str:
 
 
 def train_and_describe(name: str) -> None:
-    from gann_core.evaluate import EvaluationReport
+    from gann_core.evaluation import EvaluationReport
 
     train_args, evaluations = RECIPES[name]
     model_path = MODELS_DIR / f"{name}_default.pt"

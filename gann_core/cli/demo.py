@@ -25,7 +25,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gann_core.errors import ConfigError
-    from gann_core.evaluate import evaluate
+    from gann_core.evaluation import evaluate
     from gann_core.infer import predict
     from gann_core.io import pairs_path, write_timeslices
     from gann_core.model.saved import Model

@@ -26,7 +26,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gann_core.evaluate import evaluate
+    from gann_core.evaluation import evaluate
     from gann_core.model.saved import Model
     from gann_core.train.loop import choose_device
 
