@@ -43,7 +43,7 @@ PAIR_FEATURES = (
 PAIR_TIME_FEATURES = ("log_dt0",)
 
 #: Floor inside the logarithms of pair features, in the feature's unit (mm or ns).
-_LOG_FLOOR = 1e-3
+LOG_FLOOR = 1e-3
 
 
 def feature_names(use_time: bool) -> dict[str, tuple[str, ...]]:
@@ -61,6 +61,11 @@ class GraphArrays:
 
     ``slice_*_offsets`` have ``n_timeslices + 1`` entries and locate each timeslice's hits,
     HitGraph edges, tracks and pairs. ``pair_truth`` is None when the table has no truth.
+
+    Hit rows are sorted by r inside each track (tracks keep the table order); ``hit_order``
+    gives the table row of each hit row, or is None when the table was already in that
+    order. ``edge_index`` is then exactly the band of ``hit_band`` hits on each side of a hit
+    within its track (:func:`band_edges`), which the encoder uses as a fast path.
     """
 
     hit_x: np.ndarray
@@ -75,6 +80,8 @@ class GraphArrays:
     slice_edge_offsets: np.ndarray
     slice_track_offsets: np.ndarray
     slice_pair_offsets: np.ndarray
+    hit_band: int | None = None
+    hit_order: np.ndarray | None = None
 
     @property
     def n_timeslices(self) -> int:
@@ -90,7 +97,7 @@ class GraphArrays:
         Fields: ``x`` (hit features), ``edge_index`` (HitGraph), ``hit_track`` (track of each
         hit), ``track_x``, ``pair_index`` (2 × pairs, TrackGraph edges), ``pair_x``, ``y``
         (pair truth as float, when known), ``num_tracks``, ``pair_offset`` (global index of
-        the first pair, to place the scores back).
+        the first pair, to place the scores back), ``hit_band`` (see the class docstring).
         """
         h0, h1 = self.slice_hit_offsets[lo], self.slice_hit_offsets[hi]
         e0, e1 = self.slice_edge_offsets[lo], self.slice_edge_offsets[hi]
@@ -107,6 +114,7 @@ class GraphArrays:
         )
         data.num_tracks = int(t1 - t0)
         data.pair_offset = int(p0)
+        data.hit_band = self.hit_band
         if self.pair_truth is not None:
             data.y = torch.from_numpy(self.pair_truth[p0:p1].astype(np.float32))
         return data
@@ -139,7 +147,10 @@ def build_graphs(
     pairs = all_pairs(table) if pairs is None else pairs
 
     hit_x = hit_features(table, fit, use_time)
-    edge_index = hit_edges(table, neighbours)
+    order = hit_radius_order(table)
+    if order is not None:
+        hit_x = hit_x[order]
+    edge_index = band_edges(table.hit_track_index, neighbours)
     track_x = track_features(table, fit, use_time)
     geometry = pair_geometry(fit, pairs)
     pair_x = pair_features(geometry, use_time)
@@ -162,6 +173,8 @@ def build_graphs(
         slice_edge_offsets=slice_edge_offsets.astype(np.int64),
         slice_track_offsets=table.slice_track_offsets.astype(np.int64),
         slice_pair_offsets=slice_pair_offsets.astype(np.int64),
+        hit_band=neighbours,
+        hit_order=order,
     )
 
 
@@ -201,34 +214,59 @@ def hit_features(table: Timeslices, fit: TrackFit, use_time: bool) -> np.ndarray
     return _float32_columns(columns)
 
 
-def hit_edges(table: Timeslices, neighbours: int) -> np.ndarray:
-    """HitGraph edges (2, E): each hit to ``neighbours`` hits on each side along r in its track.
+def hit_radius_order(table: Timeslices) -> np.ndarray | None:
+    """Permutation that sorts the hits of every track by r, tracks staying in place.
 
-    Both directions of every join are present. Edges are ordered by source hit, so each
-    timeslice's edges are contiguous.
+    Returns None when every track's hits are already in order of r (simulated tables are),
+    so that no copy is made. Ties keep the table order.
     """
-    n = table.n_hits
+    r = np.hypot(table.columns["x"], table.columns["y"])
+    track = table.hit_track_index
+    if table.n_hits < 2 or np.all((np.diff(r) >= 0) | (track[1:] != track[:-1])):
+        return None
+    # One float key in [track, track + 1) sorts by track, then by r.
+    key = track + r / (r.max() * (1.0 + 1e-9) + 1e-9)
+    return np.argsort(key, kind="stable")
+
+
+def band_edges(hit_track: np.ndarray, neighbours: int) -> np.ndarray:
+    """HitGraph edges (2, E) of hits already sorted by (track, r): hit i to i ± 1..neighbours.
+
+    Only joins inside one track are kept, both directions are present, and edges are
+    ordered by source hit, then by step (−neighbours … −1, 1 … neighbours).
+    """
+    n = len(hit_track)
     if neighbours < 1 or n == 0:
         return np.zeros((2, 0), dtype=np.int64)
-    track = table.hit_track_index
-    r = np.hypot(table.columns["x"], table.columns["y"])
-
-    # Position of every hit in the order (track, r): one float key in [track, track + 1).
-    key = track + r / (r.max() * (1.0 + 1e-9) + 1e-9)
-    order = np.argsort(key, kind="stable")
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
-
     steps = np.concatenate([np.arange(-neighbours, 0), np.arange(1, neighbours + 1)])
-    neighbour_rank = rank[:, None] + steps[None, :]
-    inside = (neighbour_rank >= 0) & (neighbour_rank < n)
-    neighbour_row = order[np.clip(neighbour_rank, 0, n - 1)]
-    valid = inside & (track[neighbour_row] == track[:, None])
+    # valid[i, j]: hit i + steps[j] exists and is on the track of hit i. Shifted slices of
+    # hit_track compare each step at once, without gathering n × 2·neighbours indices.
+    valid = np.zeros((n, len(steps)), dtype=bool)
+    for column, step in enumerate(steps):
+        if step > 0:
+            np.equal(hit_track[step:], hit_track[:-step], out=valid[:-step, column])
+        elif -step < n:
+            np.equal(hit_track[:step], hit_track[-step:], out=valid[-step:, column])
     flat = np.flatnonzero(valid)
     edges = np.empty((2, len(flat)), dtype=np.int64)
     np.floor_divide(flat, len(steps), out=edges[0])
-    edges[1] = neighbour_row.ravel()[flat]
+    np.add(edges[0], steps[flat % len(steps)], out=edges[1])
     return edges
+
+
+def hit_edges(table: Timeslices, neighbours: int) -> np.ndarray:
+    """HitGraph edges (2, E) in table row numbers: each hit to ``neighbours`` hits on each side along r in its track.
+
+    Both directions of every join are present. Edges are ordered by source hit, so each
+    timeslice's edges are contiguous. (:func:`build_graphs` sorts the hits by r first and
+    uses :func:`band_edges` directly.)
+    """
+    order = hit_radius_order(table)
+    edges = band_edges(table.hit_track_index, neighbours)
+    if order is None or edges.shape[1] == 0:
+        return edges
+    edges = order[edges]
+    return edges[:, np.argsort(edges[0], kind="stable")]
 
 
 def track_features(table: Timeslices, fit: TrackFit, use_time: bool) -> np.ndarray:
@@ -255,15 +293,15 @@ def track_features(table: Timeslices, fit: TrackFit, use_time: bool) -> np.ndarr
 def pair_features(geometry: PairGeometry, use_time: bool) -> np.ndarray:
     """Per-pair features (see ``PAIR_FEATURES``): logarithms of the pair geometry, float32."""
     columns = [
-        np.log(geometry.dz0 + _LOG_FLOOR),
-        np.log(geometry.dz0_significance + _LOG_FLOOR),
-        np.log(geometry.dz_cross + _LOG_FLOOR),
-        np.log(geometry.dz_cross_significance + _LOG_FLOOR),
-        np.log(geometry.r_cross + _LOG_FLOOR),
-        np.log(geometry.circle_gap + _LOG_FLOOR),
+        np.log(geometry.dz0 + LOG_FLOOR),
+        np.log(geometry.dz0_significance + LOG_FLOOR),
+        np.log(geometry.dz_cross + LOG_FLOOR),
+        np.log(geometry.dz_cross_significance + LOG_FLOOR),
+        np.log(geometry.r_cross + LOG_FLOOR),
+        np.log(geometry.circle_gap + LOG_FLOOR),
     ]
     if use_time:
-        columns.append(np.log(geometry.dt0 + _LOG_FLOOR))
+        columns.append(np.log(geometry.dt0 + LOG_FLOOR))
     return _float32_columns(columns)
 
 

@@ -140,3 +140,31 @@ def test_non_finite_settings_rejected(tmp_path):
         train(tiny_config(learning_rate=float("nan")), tmp_path / "model.pt")
     with pytest.raises(ConfigError, match="gamma=nan"):
         train(tiny_config(gamma=float("nan")), tmp_path / "model.pt")
+
+
+def test_baseline_precision_threshold_is_stored(tmp_path):
+    result = train(tiny_config(final_epochs=2, tune_threshold="baseline-precision"), tmp_path / "model.pt")
+    assert 0.5 <= result.model.threshold <= 0.95
+    assert Model.load(tmp_path / "model.pt").threshold == result.model.threshold
+
+
+def test_baseline_precision_threshold_on_hand_made_scores(monkeypatch):
+    # Network scores of six pairs; the baseline's precision at 0.5 is 0.75.
+    truth = np.array([True, True, False, True, False, True])
+    scores = np.array([0.99, 0.9, 0.8, 0.7, 0.6, 0.3])
+    final = loop.StageData(None, None, None, None, None)
+    final.test_graphs = type("Graphs", (), {"pair_truth": truth, "pair_a": np.arange(6), "pair_b": np.arange(6) + 1})()
+    baseline = np.array([0.9, 0.9, 0.9, 0.9, 0.1, 0.1])  # 3 true of the 4 above 0.5
+    monkeypatch.setattr("gann_core.baselines.baseline_scores", lambda *args, **kwargs: {"z0": baseline})
+    monkeypatch.setattr("gann_core.baselines.calibrate_baselines", lambda table: None)
+
+    threshold, name, precision = loop.baseline_precision_threshold(final, scores, 0.5)
+    # At 0.5 the network has 3 true of 5 (0.6); cutting between 0.7 and 0.6 gives 3 of 4 (0.75).
+    assert (name, precision) == ("z0", 0.75)
+    assert threshold == pytest.approx(0.65)
+
+
+def test_threshold_rule_names_checked():
+    with pytest.raises(ConfigError, match="tune_threshold='best'"):
+        tiny_config(tune_threshold="best").validate()
+    assert tiny_config(tune_threshold=True).tune_threshold == "accuracy"

@@ -15,7 +15,7 @@ logger = logging.getLogger("gann_core.cli")
 
 
 def add_parser(subparsers) -> None:
-    from gann_core.train.config import PRESETS
+    from gann_core.train.config import PRESETS, THRESHOLD_RULES
 
     parser = subparsers.add_parser(
         "train",
@@ -37,8 +37,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--weight-negative", type=float, default=None, help="focal loss weight of false pairs (default: the preset's)")
     parser.add_argument("--gamma", type=float, default=None, help="focal loss exponent (default: 1.5)")
     parser.add_argument(
-        "--tune-threshold", action="store_true",
-        help="store the threshold that maximises edge accuracy on the last stage's test timeslices instead of 0.5",
+        "--tune-threshold", nargs="?", const="accuracy", default=None, choices=THRESHOLD_RULES, metavar="RULE",
+        help="choose the stored threshold on the last stage's test timeslices instead of 0.5: 'accuracy' (the default "
+        "RULE) maximises edge accuracy; 'baseline-precision' takes the lowest threshold ≥ 0.5 at which the network is "
+        "as precise as the most precise classical baseline",
     )
     parser.add_argument("--assembly", choices=("average", "components"), default=None, help="event assembly stored in the model (default: average)")
     parser.add_argument("--time", action="store_true", help="use hit time t as an input (simulated when training on simulation)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -10,7 +11,7 @@ from torch import nn
 from torch_geometric.data import Data
 
 from gann_core.errors import ConfigError
-from gann_core.graph import GraphArrays, feature_names
+from gann_core.graph import LOG_FLOOR, GraphArrays, feature_names
 from gann_core.model.classifier import PairClassifier
 from gann_core.model.encoder import GATEncoder
 
@@ -28,6 +29,12 @@ class ModelConfig:
         classifier_layers: number of hidden layers in the pair classifier.
         neighbours: HitGraph edges join each hit to this many hits on each side along r.
         use_time: whether hit time ``t`` is an input (then every input needs a ``t`` column).
+        z0_gate_mm: pairs whose fitted |Δz0| exceeds this many mm get the logit
+            ``GATED_LOGIT`` (p ≈ 1e-13) in evaluation mode without running the pair
+            classifier, which saves its time on pairs that cannot be one collision; 0 turns
+            the gate off. Training scores every pair and then sets the gate from the training
+            data (``TrainConfig.z0_gate_factor``). Model files written before the gate
+            existed load with 0.
     """
 
     gat_hidden: int = 32
@@ -38,11 +45,15 @@ class ModelConfig:
     classifier_layers: int = 2
     neighbours: int = 2
     use_time: bool = False
+    z0_gate_mm: float = 0.0
 
     def validate(self) -> None:
+        gate = self.z0_gate_mm
+        if isinstance(gate, bool) or not isinstance(gate, (int, float)) or not math.isfinite(gate) or gate < 0:
+            raise ConfigError(f"model parameter z0_gate_mm={gate!r} is invalid: expected a finite number ≥ 0 (0 = no gate).")
         for item in fields(self):
             value = getattr(self, item.name)
-            if item.name != "use_time" and (not isinstance(value, int) or value < 1):
+            if item.name not in ("use_time", "z0_gate_mm") and (not isinstance(value, int) or value < 1):
                 raise ConfigError(f"model parameter {item.name}={value!r} is invalid: expected an integer ≥ 1.")
         if self.gat_hidden % self.heads:
             raise ConfigError(
@@ -61,13 +72,18 @@ class ModelConfig:
         return cls(**values)
 
 
+#: Logit given to pairs outside the z0 gate: p = sigmoid(−30) ≈ 1e-13.
+GATED_LOGIT = -30.0
+
+
 class GANN(nn.Module):
     """Score candidate track pairs of a batch of timeslices as p(same event).
 
     Inputs are standardised with per-feature means and standard deviations taken from the
     training data (:meth:`set_normalization`) and stored as buffers. The track embedding is
     an MLP on [mean-pooled GAT embedding ‖ standardised fitted helix parameters]; the pair
-    classifier (:class:`PairClassifier`) sees both embeddings and the pair geometry.
+    classifier (:class:`PairClassifier`) sees both embeddings and the pair geometry. With a
+    z0 gate (``ModelConfig.z0_gate_mm``), pairs far apart in z0 skip the classifier.
     """
 
     def __init__(self, config: ModelConfig | None = None):
@@ -101,12 +117,35 @@ class GANN(nn.Module):
     def embed_tracks(self, data: Data) -> torch.Tensor:
         """Track embeddings, shape (num_tracks, track_hidden)."""
         x = (data.x - self.hit_mean) / self.hit_std
-        pooled = self.encoder(x, data.edge_index, data.hit_track, data.num_tracks)
+        pooled = self.encoder(x, data.edge_index, data.hit_track, data.num_tracks, band=getattr(data, "hit_band", None))
         track_x = (data.track_x - self.track_mean) / self.track_std
         return self.track_mlp(torch.cat([pooled, track_x], dim=1))
+
+    def pairs_inside_gate(self, data: Data) -> torch.Tensor | None:
+        """Boolean mask of the pairs the classifier scores, or None when the z0 gate is off.
+
+        The test reads the unstandardised feature log(|Δz0| + floor), so it is exact in mm.
+        """
+        if self.config.z0_gate_mm <= 0:
+            return None
+        column = feature_names(self.config.use_time)["pair"].index("log_dz0")
+        return data.pair_x[:, column] <= math.log(self.config.z0_gate_mm + LOG_FLOOR)
 
     def forward(self, data: Data) -> torch.Tensor:
         """Return one logit of p(same event) per pair in ``data.pair_index``."""
         embedding = self.embed_tracks(data)
         pair_x = (data.pair_x - self.pair_mean) / self.pair_std
-        return self.classifier(embedding, data.pair_index, pair_x)
+        # Training scores every pair: the classifier learns from the easy pairs too, and the
+        # loss weights ω_p, ω_n keep the meaning they have without a gate.
+        inside = None if self.training else self.pairs_inside_gate(data)
+        if inside is None:
+            return self.classifier(embedding, data.pair_index, pair_x)
+        logits = pair_x.new_full((pair_x.shape[0],), GATED_LOGIT)
+        if pair_x.device.type == "cpu":
+            # Only the pairs inside the gate go through the classifier. Finding them reads the
+            # mask on the host, which on a GPU would wait for the device; there the
+            # classifier runs on every pair and the mask is applied afterwards.
+            index = inside.nonzero().squeeze(1)
+            scored = self.classifier(embedding, data.pair_index[:, index], pair_x[index])
+            return logits.index_put((index,), scored)
+        return torch.where(inside, self.classifier(embedding, data.pair_index, pair_x), logits)

@@ -9,6 +9,10 @@ from gann_core.errors import ConfigError
 from gann_core.model.network import ModelConfig
 
 
+#: Ways to choose the stored decision threshold (see ``TrainConfig.tune_threshold``).
+THRESHOLD_RULES = ("off", "accuracy", "baseline-precision")
+
+
 @dataclass(frozen=True)
 class Stage:
     """One step of hierarchical learning: timeslices with these composition parameters."""
@@ -43,9 +47,18 @@ class TrainConfig:
         learning_rate: Adam step size; decays by cosine over the last stage.
         weight_positive, weight_negative, gamma: balanced focal loss ω_p, ω_n, γ.
         threshold: decision threshold stored in the model (p > threshold means same event).
-        tune_threshold: instead of ``threshold``, store the threshold that maximises edge
-            accuracy on the last stage's test timeslices (the ones that also pick the best epoch).
+        tune_threshold: how the stored threshold is chosen on the last stage's test
+            timeslices (the ones that also pick the best epoch; never the evaluation data):
+            "off" stores ``threshold``; "accuracy" the threshold that maximises edge
+            accuracy; "baseline-precision" the lowest threshold ≥ ``threshold`` at which the
+            network's edge precision reaches that of the most precise classical baseline
+            at ``threshold`` (``threshold`` itself when it already does; the highest-precision
+            threshold up to 0.95 when none does). ``True``/``False`` mean "accuracy"/"off".
         assembly: event assembly method stored in the model.
+        z0_gate_factor: the model's z0 gate (``ModelConfig.z0_gate_mm``) is set to this
+            factor times the 99.9 % quantile of |Δz0| over the true pairs of the last
+            stage's training timeslices; pairs further apart skip the classifier when the
+            model scores (training itself sees every pair). 0 turns the gate off.
         seed: seeds simulation, splits and initialisation.
         device: "auto" (CUDA when available), "cpu" or "cuda".
         model: network architecture.
@@ -66,13 +79,23 @@ class TrainConfig:
     weight_negative: float = 0.5
     gamma: float = 1.5
     threshold: float = 0.5
-    tune_threshold: bool = False
+    tune_threshold: str = "off"
     assembly: str = "average"
+    z0_gate_factor: float = 3.0
     seed: int = 0
     device: str = "auto"
     model: ModelConfig = field(default_factory=ModelConfig)
 
+    def __post_init__(self) -> None:
+        # Files written before the rules had names store a bool.
+        if isinstance(self.tune_threshold, bool):
+            object.__setattr__(self, "tune_threshold", "accuracy" if self.tune_threshold else "off")
+
     def validate(self) -> None:
+        if self.tune_threshold not in THRESHOLD_RULES:
+            raise ConfigError(
+                f"tune_threshold={self.tune_threshold!r} is invalid; use one of {', '.join(map(repr, THRESHOLD_RULES))}."
+            )
         if self.geometry not in ("spd", "trackml"):
             raise ConfigError(f"geometry={self.geometry!r} is invalid; use 'spd' or 'trackml'.")
         if not self.stages and not self.train_files:
@@ -89,6 +112,8 @@ class TrainConfig:
             raise ConfigError(f"promotion_accuracy={self.promotion_accuracy} is invalid: expected 0 < value ≤ 1.")
         if not 0 < self.threshold < 1:
             raise ConfigError(f"threshold={self.threshold} is invalid: expected 0 < value < 1.")
+        if not math.isfinite(self.z0_gate_factor) or self.z0_gate_factor < 0:
+            raise ConfigError(f"z0_gate_factor={self.z0_gate_factor} is invalid: expected a finite number ≥ 0 (0 = no gate).")
         for name in ("learning_rate", "weight_positive", "weight_negative", "gamma"):
             value = getattr(self, name)
             lowest_ok = 0.0 if name == "gamma" else None

@@ -13,7 +13,7 @@ import math
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ import torch
 import torch.distributed as dist
 
 from gann_core.errors import ConfigError, InputFileError, ModelFileError
-from gann_core.graph import GraphArrays, build_graphs
+from gann_core.graph import LOG_FLOOR, GraphArrays, build_graphs, feature_names
 from gann_core.loss import balanced_focal_loss
 from gann_core.metrics import edge_metrics
 from gann_core.model.network import GANN
@@ -163,8 +163,10 @@ def train(
 
     torch.manual_seed(config.seed)
     stages = prepare_stages(config)
-    network = GANN(config.model)
+    network = GANN(replace(config.model, z0_gate_mm=z0_gate(stages[-1].train_graphs, config.z0_gate_factor)))
     network.set_normalization(stages[-1].train_graphs)
+    if is_main and network.config.z0_gate_mm > 0:
+        logger.info("z0 gate: pairs with |Δz0| > %.3g mm skip the pair classifier", network.config.z0_gate_mm)
     network.to(device)
     trainable = network
     if world_size > 1:
@@ -246,12 +248,21 @@ def train(
     network.load_state_dict(state["best"]["state_dict"])
     network.eval()
     threshold = config.threshold
-    if config.tune_threshold:
-        final_test = stages[-1].test_graphs
-        scores = score_graphs(network, final_test, max(config.batch_size, 64), device)
-        threshold = accuracy_threshold(final_test.pair_truth, scores)
+    if config.tune_threshold != "off":
+        final = stages[-1]
+        scores = score_graphs(network, final.test_graphs, max(config.batch_size, 64), device)
+        if config.tune_threshold == "accuracy":
+            threshold = accuracy_threshold(final.test_graphs.pair_truth, scores)
+        else:
+            threshold, baseline, precision = baseline_precision_threshold(final, scores, config.threshold)
+            if is_main:
+                logger.info(
+                    "most precise classical baseline on the last stage's test timeslices: %s, precision %.4f at %g; "
+                    "network precision %.4f at the chosen threshold", baseline, precision, config.threshold,
+                    edge_metrics(final.test_graphs.pair_truth, scores, threshold)["precision"],
+                )
         if is_main:
-            logger.info("threshold tuned on the last stage's test timeslices: %.3f", threshold)
+            logger.info("threshold tuned (%s) on the last stage's test timeslices: %.3f", config.tune_threshold, threshold)
     model = _finished_model(config, network.cpu(), stages[-1], state, seconds, command, threshold)
     if is_main:
         model.save(output)
@@ -297,6 +308,18 @@ def _train_epoch(trainable, optimizer, graphs: GraphArrays, config, device, rng,
     return float(total) / max(count, 1)
 
 
+def z0_gate(graphs: GraphArrays, factor: float) -> float:
+    """z0 gate in mm: ``factor`` × the 99.9 % quantile of |Δz0| over the true pairs of ``graphs``.
+
+    Returns 0 (no gate) when ``factor`` is 0 or there are no true pairs.
+    """
+    if factor <= 0 or graphs.pair_truth is None or not graphs.pair_truth.any():
+        return 0.0
+    column = feature_names(False)["pair"].index("log_dz0")
+    dz0 = np.exp(graphs.pair_x[graphs.pair_truth, column].astype(np.float64)) - LOG_FLOOR
+    return float(factor * np.quantile(dz0, 0.999))
+
+
 def accuracy_threshold(truth: np.ndarray, scores: np.ndarray) -> float:
     """Threshold in [0.05, 0.95] that maximises pair accuracy (TP + TN) / all for these scores.
 
@@ -314,6 +337,46 @@ def accuracy_threshold(truth: np.ndarray, scores: np.ndarray) -> float:
     allowed = (upper > 0.05) & (lower < 0.95)
     best = int(np.argmax(np.where(allowed, correct, -1)))
     return float(np.clip((upper[best] + lower[best]) / 2, 0.05, 0.95))
+
+
+def baseline_precision_threshold(final: StageData, scores: np.ndarray, threshold: float) -> tuple[float, str, float]:
+    """Lowest threshold ≥ ``threshold`` where the network is as precise as the best classical baseline.
+
+    The baselines are calibrated on ``final.train`` and scored on ``final.test`` at
+    ``threshold``; ``scores`` are the network's scores of ``final.test_graphs``. Candidate
+    thresholds are ``threshold`` and the midpoints between consecutive distinct network
+    scores above it, up to 0.95; the lowest that reaches the baseline's precision wins. When no candidate reaches the baselines' precision, the
+    candidate with the highest network precision is returned. Returns the threshold, the
+    most precise baseline's name and its precision.
+    """
+    from gann_core.baselines import baseline_scores, calibrate_baselines
+    from gann_core.pairs import TrackPairs
+
+    truth = final.test_graphs.pair_truth
+    pairs = TrackPairs(final.test_graphs.pair_a, final.test_graphs.pair_b)
+    classical = baseline_scores(final.test, pairs, calibrate_baselines(final.train))
+    precision = {name: float(edge_metrics(truth, values, threshold)["precision"]) for name, values in classical.items()}
+    best = max(precision, key=precision.get)
+
+    if edge_metrics(truth, scores, threshold)["precision"] >= precision[best]:
+        return threshold, best, precision[best]
+
+    # Precision of the network at every cut between distinct scores above ``threshold``.
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores, sorted_truth = scores[order], truth[order]
+    true_above = np.cumsum(sorted_truth)
+    last_of_value = np.flatnonzero(np.append(sorted_scores[1:] != sorted_scores[:-1], True))
+    cut_scores = sorted_scores[last_of_value]
+    candidates = (cut_scores + np.append(cut_scores[1:], 0.0)) / 2
+    network_precision = true_above[last_of_value] / (last_of_value + 1)
+    allowed = (candidates > threshold) & (candidates <= 0.95)
+    if not allowed.any():
+        return threshold, best, precision[best]
+    candidates, network_precision = candidates[allowed], network_precision[allowed]
+    reaching = np.flatnonzero(network_precision >= precision[best])
+    # Candidates run from the highest score down, so the last one reaching is the lowest threshold.
+    chosen = reaching[-1] if len(reaching) else int(np.argmax(network_precision))
+    return float(candidates[chosen]), best, precision[best]
 
 
 def _finished_model(
