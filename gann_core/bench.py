@@ -31,6 +31,7 @@ from gann_core.candidates import DEFAULT_Z0_WINDOW, candidate_pairs
 from gann_core.errors import ModelFileError
 from gann_core.fit import fit_tracks
 from gann_core.graph import build_graphs
+from gann_core.infer import score_pairs, usable_cores
 from gann_core.io import read_timeslices, write_timeslices
 from gann_core.loss import balanced_focal_loss
 from gann_core.model.network import GANN, ModelConfig
@@ -194,13 +195,41 @@ def time_prediction(
         table, fit, pairs = _time_inputs(path, candidates, z0_window, seconds)
 
         tick = time.perf_counter()
-        graphs = build_graphs(table, use_time=model.config.use_time, neighbours=model.config.neighbours, fit=fit, pairs=pairs)
+        graphs = build_graphs(
+            table, use_time=model.config.use_time, neighbours=model.config.neighbours, fit=fit, pairs=pairs,
+            z0_gate_mm=model.config.z0_gate_mm,
+        )
         seconds["graphs"] = _lap(tick)
 
         tick = time.perf_counter()
         # score_graphs keeps the scores on the device and copies them to the host once.
         scores = score_graphs(model.network, graphs, batch_size, model.device).astype(np.float64)
         seconds["network"] = _lap(tick)
+
+        tick = time.perf_counter()
+        assemble_events(table.slice_track_offsets, pairs, scores, threshold=model.threshold, method=model.assembly)
+        seconds["assembly"] = _lap(tick)
+    return _stage_record(seconds, table.n_timeslices, memory, pairs=len(pairs))
+
+
+def time_pipelined(
+    model: Model, path: Path, batch_size: int, *, candidates: str = "all", z0_window: int = DEFAULT_Z0_WINDOW
+) -> dict:
+    """Run the prediction chain as :func:`gann_core.infer.predict` does on a CPU with 2+ cores.
+
+    The fit, pairs and graph arrays of the next chunk are built in a worker thread while the
+    network scores the current chunk (``score_pairs(pipeline=True)``), so the stages overlap
+    and only the total time is measured: read, then scoring, then assembly.
+    """
+    seconds = {}
+    with PeakMemory() as memory:
+        tick = time.perf_counter()
+        table = read_timeslices(path)
+        seconds["read"] = _lap(tick)
+
+        tick = time.perf_counter()
+        pairs, scores = score_pairs(model, table, batch_size=batch_size, candidates=candidates, z0_window=z0_window, pipeline=True)
+        seconds["fit, pairs, graphs and network"] = _lap(tick)
 
         tick = time.perf_counter()
         assemble_events(table.slice_track_offsets, pairs, scores, threshold=model.threshold, method=model.assembly)
@@ -301,6 +330,7 @@ def run_benchmark(
     candidates: str = "all",
     z0_window: int = DEFAULT_Z0_WINDOW,
     training: bool = True,
+    pipelined: bool | None = None,
     train_batch_size: int | None = None,
     seed: int = 2024,
     directory: str | os.PathLike | None = None,
@@ -308,11 +338,15 @@ def run_benchmark(
     """Measure every setting over ``batch_sizes`` and return a JSON-ready report.
 
     Keys: ``machine``, ``model``, ``encoder``, ``candidates``, ``settings`` (one entry per
-    setting with ``data``, ``runs`` per batch size, ``baselines``) and ``training``.
+    setting with ``data``, ``runs`` per batch size with each stage timed on its own,
+    ``pipelined_runs`` per batch size as ``predict`` runs, ``baselines``) and ``training``.
+    ``pipelined`` (default: on a CPU with 2+ cores) adds the pipelined runs.
     With ``compile_layers`` the fast encoder runs through ``torch.compile``, and one
     untimed pass compiles it before the first measurement.
     """
     device = torch.device(device)
+    if pipelined is None:
+        pipelined = device.type == "cpu" and usable_cores() >= 2
     report = {
         "machine": machine_description(device),
         "encoder": encoder + (" (torch.compile)" if compile_layers else ""),
@@ -346,6 +380,11 @@ def run_benchmark(
                 record["batch_size"] = batch_size
                 entry["runs"].append(record)
                 logger.info("%s batch %d: %.0f timeslices/s", name, batch_size, record["slices_per_s"])
+                if pipelined:
+                    record = time_pipelined(model, path, batch_size, candidates=candidates, z0_window=z0_window)
+                    record["batch_size"] = batch_size
+                    entry.setdefault("pipelined_runs", []).append(record)
+                    logger.info("%s batch %d, pipelined: %.0f timeslices/s", name, batch_size, record["slices_per_s"])
 
             calibration, calibration_source = _baseline_calibration(model, setting, seed + 100 + index)
             entry["baselines"] = time_baselines(calibration, path, model.assembly, candidates=candidates, z0_window=z0_window)
@@ -417,6 +456,8 @@ def format_report(report: dict) -> str:
         for run in entry["runs"]:
             shares = [f"{100 * run['stage_share'][stage]:.0f}" for stage in STAGES]
             rows.append(["network", str(run["batch_size"]), f"{run['slices_per_s']:.0f}", f"{run['peak_rss_mib']:.0f}"] + shares)
+        for run in entry.get("pipelined_runs", []):
+            rows.append(["network, pipelined", str(run["batch_size"]), f"{run['slices_per_s']:.0f}", f"{run['peak_rss_mib']:.0f}"] + [""] * len(STAGES))
         baselines = entry["baselines"]
         for label, key in (("z0 gap", "z0_gap_slices_per_s"), ("helix crossing", "crossing_slices_per_s")):
             rows.append([label, "-", f"{baselines[key]:.0f}", f"{baselines['peak_rss_mib']:.0f}"] + [""] * len(STAGES))

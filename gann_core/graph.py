@@ -97,7 +97,8 @@ class GraphArrays:
         Fields: ``x`` (hit features), ``edge_index`` (HitGraph), ``hit_track`` (track of each
         hit), ``track_x``, ``pair_index`` (2 × pairs, TrackGraph edges), ``pair_x``, ``y``
         (pair truth as float, when known), ``num_tracks``, ``pair_offset`` (global index of
-        the first pair, to place the scores back), ``hit_band`` (see the class docstring).
+        the first pair, to place the scores back), ``num_timeslices``, ``hit_band`` (see the
+        class docstring).
         """
         h0, h1 = self.slice_hit_offsets[lo], self.slice_hit_offsets[hi]
         e0, e1 = self.slice_edge_offsets[lo], self.slice_edge_offsets[hi]
@@ -113,6 +114,7 @@ class GraphArrays:
             num_nodes=int(h1 - h0),
         )
         data.num_tracks = int(t1 - t0)
+        data.num_timeslices = int(hi - lo)
         data.pair_offset = int(p0)
         data.hit_band = self.hit_band
         if self.pair_truth is not None:
@@ -135,11 +137,15 @@ def build_graphs(
     neighbours: int = 2,
     fit: TrackFit | None = None,
     pairs: TrackPairs | None = None,
+    z0_gate_mm: float = 0.0,
 ) -> GraphArrays:
     """Compute HitGraph and TrackGraph arrays for every timeslice of ``table``.
 
     ``pairs`` defaults to all pairs within each timeslice. ``use_time`` requires a ``t``
     column. ``neighbours`` is how many hits on each side along the track a hit is joined to.
+    ``z0_gate_mm`` > 0 (a model's ``ModelConfig.z0_gate_mm``) leaves the crossing features
+    of pairs beyond the gate as placeholders (see :func:`~gann_core.pairs.pair_geometry`);
+    such arrays are for scoring with that model, not for training.
     """
     if use_time and not table.has_time:
         raise ValueError("use_time=True needs a 't' column (hit time in ns) in the table.")
@@ -152,7 +158,7 @@ def build_graphs(
         hit_x = hit_x[order]
     edge_index = band_edges(table.hit_track_index, neighbours)
     track_x = track_features(table, fit, use_time)
-    geometry = pair_geometry(fit, pairs)
+    geometry = pair_geometry(fit, pairs, crossing_within_dz0_mm=z0_gate_mm if z0_gate_mm > 0 else None)
     pair_x = pair_features(geometry, use_time)
     pair_truth = same_event(table, pairs) if table.has_truth else None
 
@@ -183,20 +189,27 @@ def hit_features(table: Timeslices, fit: TrackFit, use_time: bool) -> np.ndarray
     x, y, z = table.columns["x"], table.columns["y"], table.columns["z"]
     track = table.hit_track_index
     starts = table.track_offsets[:-1]
-    n_hits = np.diff(table.track_offsets).astype(np.float64)
+    counts = np.diff(table.track_offsets)
+    n_hits = counts.astype(np.float64)
+
+    def per_hit(values):
+        # Tracks are contiguous runs of rows, so repeating is a faster gather than [track].
+        return np.repeat(values, counts)
 
     def track_mean(values):
-        return (np.add.reduceat(values, starts) / n_hits)[track]
+        return per_hit(np.add.reduceat(values, starts) / n_hits)
 
     r = np.hypot(x, y)
-    phi = np.arctan2(y, x)
-    cos_phi, sin_phi = np.cos(phi), np.sin(phi)
-    mean_phi = np.arctan2(track_mean(sin_phi), track_mean(cos_phi))
-    dphi = (phi - mean_phi + np.pi) % (2 * np.pi) - np.pi
+    inverse_r = np.divide(1.0, r, out=np.zeros_like(r), where=r > 0)
+    cos_phi = np.where(r > 0, x * inverse_r, 1.0)
+    sin_phi = y * inverse_r
+    # φ − mean φ of the track, wrapped to (−π, π]: the angle from the mean direction to the hit.
+    mean_cos, mean_sin = track_mean(cos_phi), track_mean(sin_phi)
+    dphi = np.arctan2(sin_phi * mean_cos - cos_phi * mean_sin, cos_phi * mean_cos + sin_phi * mean_sin)
 
     arc_length = fit.arc_length_to(track, x, y)
-    residual_xy = np.hypot(x - fit.xc[track], y - fit.yc[track]) - fit.radius[track]
-    residual_z = z - (fit.z0[track] + fit.cot_theta[track] * arc_length)
+    residual_xy = np.hypot(x - per_hit(fit.xc), y - per_hit(fit.yc)) - per_hit(fit.radius)
+    residual_z = z - (per_hit(fit.z0) + per_hit(fit.cot_theta) * arc_length)
     columns = [
         r / 1000.0,
         cos_phi,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 #: Timeslices per network call in inference; large batches amortise Python overhead.
 DEFAULT_BATCH_SIZE = 256
+#: Timeslices per chunk of pipelined scoring (see :func:`score_pairs`).
+PIPELINE_TIMESLICES = 256
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ def score_pairs(
     progress: bool = False,
     candidates: str = "all",
     z0_window: int = DEFAULT_Z0_WINDOW,
+    pipeline: bool | None = None,
 ) -> tuple[TrackPairs, np.ndarray]:
     """Score candidate pairs (all pairs within each timeslice by default) with ``model``.
 
@@ -100,27 +105,89 @@ def score_pairs(
     see :mod:`gann_core.candidates`); ``z0_window`` is that rule's tracks on each side.
     Scores are written into one tensor on the model's device and copied to the host once,
     so a GPU run has no per-batch synchronisation.
+
+    ``pipeline`` (default: on when the model runs on the CPU, this process may use two or
+    more cores, neither ``pairs`` nor ``fit`` is given, and the table holds more than one
+    chunk) cuts the table into chunks of ``max(PIPELINE_TIMESLICES, batch_size)``
+    timeslices. A worker thread fits the tracks, chooses the pairs and builds the graph
+    arrays of the next chunk while the network scores the current one, with one torch
+    thread fewer than set, so the two use different cores. The result is the same as
+    without it.
     """
     check_model_inputs(model, table)
-    fit = fit_tracks(table) if fit is None else fit
-    if pairs is None:
-        pairs = candidate_pairs(table, candidates, fit=fit, window=z0_window)
-    graphs = build_graphs(
-        table, use_time=model.config.use_time, neighbours=model.config.neighbours, fit=fit, pairs=pairs
-    )
+    if pipeline is None:
+        pipeline = (
+            pairs is None and fit is None and model.device.type == "cpu"
+            and usable_cores() >= 2 and table.n_timeslices > max(PIPELINE_TIMESLICES, batch_size)
+        )
+    if pipeline and (pairs is not None or fit is not None):
+        raise ValueError("pipeline=True computes the fit and pairs per chunk; pass neither pairs nor fit.")
+
+    def prepare(part: Timeslices, part_fit: TrackFit | None = None, part_pairs: TrackPairs | None = None):
+        part_fit = fit_tracks(part) if part_fit is None else part_fit
+        if part_pairs is None:
+            part_pairs = candidate_pairs(part, candidates, fit=part_fit, window=z0_window)
+        graphs = build_graphs(
+            part, use_time=model.config.use_time, neighbours=model.config.neighbours, fit=part_fit, pairs=part_pairs,
+            z0_gate_mm=model.config.z0_gate_mm,
+        )
+        return part_pairs, graphs
+
     network = model.network.eval()
-    device = model.device
-    scores = torch.empty(graphs.n_pairs, device=device)
-    batches = graphs.batches(batch_size)
+    bar = None
     if progress:
         from tqdm import tqdm
 
-        batches = tqdm(batches, total=-(-graphs.n_timeslices // batch_size), unit="batch", desc="scoring")
-    for data in batches:
-        data = data.to(device, non_blocking=True)
-        lo = data.pair_offset
-        scores[lo : lo + data.pair_index.shape[1]] = torch.sigmoid(network(data))
+        bar = tqdm(total=table.n_timeslices, unit="timeslice", desc="scoring")
+    if not pipeline:
+        pairs, graphs = prepare(table, fit, pairs)
+        scores = _score_graphs(network, graphs, batch_size, model.device, bar)
+        if bar is not None:
+            bar.close()
+        return pairs, scores.cpu().numpy().astype(np.float64)
+
+    size = max(PIPELINE_TIMESLICES, batch_size)
+    chunks = [(lo, min(lo + size, table.n_timeslices)) for lo in range(0, table.n_timeslices, size)]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(threads - 1, 1))
+    pieces = []
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gann-graphs") as pool:
+            upcoming = pool.submit(prepare, table.select(slice(*chunks[0])))
+            for index, (lo, _) in enumerate(chunks):
+                part_pairs, graphs = upcoming.result()
+                if index + 1 < len(chunks):
+                    upcoming = pool.submit(prepare, table.select(slice(*chunks[index + 1])))
+                first_track = table.slice_track_offsets[lo]
+                part_scores = _score_graphs(network, graphs, batch_size, model.device, bar)
+                pieces.append((part_pairs.track_a + first_track, part_pairs.track_b + first_track, part_scores))
+    finally:
+        torch.set_num_threads(threads)
+        if bar is not None:
+            bar.close()
+    pairs = TrackPairs(np.concatenate([a for a, _, _ in pieces]), np.concatenate([b for _, b, _ in pieces]))
+    scores = torch.cat([values for _, _, values in pieces])
     return pairs, scores.cpu().numpy().astype(np.float64)
+
+
+def _score_graphs(network, graphs, batch_size: int, device: torch.device, bar) -> torch.Tensor:
+    """Scores of every pair of ``graphs`` as one tensor on ``device`` (no host synchronisation)."""
+    scores = torch.empty(graphs.n_pairs, device=device)
+    first_pair = graphs.slice_pair_offsets[0]
+    for data in graphs.batches(batch_size):
+        data = data.to(device, non_blocking=True)
+        lo = data.pair_offset - first_pair
+        scores[lo : lo + data.pair_index.shape[1]] = torch.sigmoid(network(data))
+        if bar is not None:
+            bar.update(data.num_timeslices)
+    return scores
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def predict(

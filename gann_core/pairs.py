@@ -74,36 +74,51 @@ class PairGeometry:
     dt0: np.ndarray | None = None
 
 
-def pair_geometry(fit: TrackFit, pairs: TrackPairs) -> PairGeometry:
-    """Compute :class:`PairGeometry` for every pair (vectorised)."""
+def pair_geometry(fit: TrackFit, pairs: TrackPairs, *, crossing_within_dz0_mm: float | None = None) -> PairGeometry:
+    """Compute :class:`PairGeometry` for every pair (vectorised).
+
+    With ``crossing_within_dz0_mm``, the crossing is computed only for pairs with
+    dz0 ≤ that value; the others get placeholders (``dz_cross`` = dz0, its significance =
+    that of dz0, ``r_cross`` = ``circle_gap`` = 0). A model's z0 gate never reads the
+    crossing of those pairs, so prediction saves most of the work this way.
+    """
     a, b = pairs.track_a, pairs.track_b
     dz0 = np.abs(fit.z0[a] - fit.z0[b])
     sigma_z0 = np.sqrt(fit.sigma_z0[a] ** 2 + fit.sigma_z0[b] ** 2)
+    dz0_significance = dz0 / sigma_z0
+    dt0 = None
+    if fit.t0 is not None:
+        dt0 = np.abs(fit.t0[a] - fit.t0[b])
 
+    if crossing_within_dz0_mm is None:
+        near = slice(None)
+    else:
+        near = np.flatnonzero(dz0 <= crossing_within_dz0_mm)
+        a, b = a[near], b[near]
     xa, ya = _crossing_points(fit, a, b)
     xb, yb = _crossing_points(fit, b, a)
     x_mid, y_mid = (xa + xb) / 2, (ya + yb) / 2
     za = fit.z_at(a, xa, ya)
     zb = fit.z_at(b, xb, yb)
-    dz_cross = np.abs(za - zb)
-    r_cross = np.hypot(x_mid, y_mid)
-    circle_gap = np.hypot(xa - xb, ya - yb)
 
     # The crossing z inherits the z0 error plus cot θ times the error of the crossing point.
     # σ(d0) is used as the error of the crossing point.
     sigma_cross = np.sqrt(
-        sigma_z0**2
+        sigma_z0[near] ** 2
         + (fit.cot_theta[a] * fit.sigma_d0[a]) ** 2
         + (fit.cot_theta[b] * fit.sigma_d0[b]) ** 2
     )
-    dt0 = None
-    if fit.t0 is not None:
-        dt0 = np.abs(fit.t0[a] - fit.t0[b])
+    dz_cross, dz_cross_significance = dz0.copy(), dz0_significance.copy()
+    r_cross, circle_gap = np.zeros_like(dz0), np.zeros_like(dz0)
+    dz_cross[near] = np.abs(za - zb)
+    dz_cross_significance[near] = dz_cross[near] / sigma_cross
+    r_cross[near] = np.hypot(x_mid, y_mid)
+    circle_gap[near] = np.hypot(xa - xb, ya - yb)
     return PairGeometry(
         dz0=dz0,
-        dz0_significance=dz0 / sigma_z0,
+        dz0_significance=dz0_significance,
         dz_cross=dz_cross,
-        dz_cross_significance=dz_cross / sigma_cross,
+        dz_cross_significance=dz_cross_significance,
         r_cross=r_cross,
         circle_gap=circle_gap,
         dt0=dt0,

@@ -153,6 +153,16 @@ class Timeslices:
 
     def select(self, positions: np.ndarray | slice | int) -> "Timeslices":
         """Return the timeslices at the given positions (not ids) as a new table."""
+        if isinstance(positions, slice) and positions.step in (None, 1):
+            # A run of consecutive timeslices is one run of rows: views, no copy.
+            lo, hi, _ = positions.indices(self.n_timeslices)
+            hi = max(hi, lo)
+            track_lo, track_hi = self.slice_track_offsets[lo], self.slice_track_offsets[hi]
+            hit_lo, hit_hi = self.track_offsets[track_lo], self.track_offsets[track_hi]
+            columns = {name: values[hit_lo:hit_hi] for name, values in self.columns.items()}
+            track_offsets = self.track_offsets[track_lo : track_hi + 1] - hit_lo
+            slice_offsets = self.slice_track_offsets[lo : hi + 1] - track_lo
+            return Timeslices(columns, track_offsets, slice_offsets)
         positions = np.atleast_1d(np.arange(self.n_timeslices)[positions])
         track_lo = self.slice_track_offsets[positions]
         track_hi = self.slice_track_offsets[positions + 1]

@@ -4,8 +4,9 @@ For each model this runs the exact ``gann train`` command recorded in the card, 
 ``gann evaluate`` on fixed simulated evaluation sets (seed 12345, 1000 timeslices each, never
 used in training), and writes ``gann_core/models/<name>_default.md`` from the results.
 
-    python scripts/train_default_models.py            # both models
-    python scripts/train_default_models.py --only spd # one of them
+    python scripts/train_default_models.py              # both models
+    python scripts/train_default_models.py --only spd   # one of them
+    python scripts/train_default_models.py --cards-only # evaluate the installed models again
 
 Run it from the repository root with the package installed (``pip install -e .``).
 """
@@ -18,7 +19,6 @@ import platform
 import shlex
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,16 +53,15 @@ def run(command: list[str]) -> str:
     return result.stdout
 
 
-def train_and_describe(name: str) -> None:
+def train_and_describe(name: str, train: bool = True) -> None:
     from gann_core.evaluation import EvaluationReport
 
     train_args, evaluations = RECIPES[name]
     model_path = MODELS_DIR / f"{name}_default.pt"
     train_command = ["gann", "train", *train_args, "-o", str(model_path.relative_to(ROOT)), "--no-progress"]
-    started = time.perf_counter()
-    run(train_command)
-    seconds = time.perf_counter() - started
-    model_path.with_name(model_path.name + ".ckpt").unlink(missing_ok=True)
+    if train:
+        run(train_command)
+        model_path.with_name(model_path.name + ".ckpt").unlink(missing_ok=True)
 
     import torch
 
@@ -75,12 +74,12 @@ def train_and_describe(name: str) -> None:
             report = json.loads(run([*command, *extra, "--json"]))
             table = EvaluationReport(**report).format_table()
             sections.append((label + (" (threshold 0.5)" if extra else ""), shlex.join(command + extra), report, table))
-    card = model_card(name, train_command, seconds, content, sections)
+    card = model_card(name, train_command, content, sections)
     (MODELS_DIR / f"{name}_default.md").write_text(card)
     print(f"wrote {MODELS_DIR / f'{name}_default.md'}")
 
 
-def model_card(name, train_command, seconds, content, sections) -> str:
+def model_card(name, train_command, content, sections) -> str:
     metadata = content["metadata"]
     config = metadata["train_config"]
     simulation = metadata.get("simulation", {})
@@ -98,14 +97,14 @@ def model_card(name, train_command, seconds, content, sections) -> str:
         shlex.join(train_command),
         "```",
         "",
-        f"- Wall time of that command: {seconds / 60:.1f} min on {metadata['hardware']} "
-        f"(`scripts/train_default_models.py`, {platform.system()}).",
+        f"- Training time inside that command: {metadata['training_seconds'] / 60:.1f} min on {metadata['hardware']} "
+        f"({platform.system()}).",
         f"- Hierarchical stages (n_events, max_tracks): {config['stages']}; {config['n_train']} training and "
         f"{config['n_test']} test timeslices per stage; promotion at test edge accuracy ≥ {config['promotion_accuracy']}; "
         f"{config['final_epochs']} epochs in the last stage; best epoch kept: {metadata['best_epoch']}.",
         f"- Loss: balanced focal loss, ω_p = {config['weight_positive']}, ω_n = {config['weight_negative']}, "
         f"γ = {config['gamma']}. Adam, learning rate {config['learning_rate']}, batch {config['batch_size']} timeslices, seed {config['seed']}.",
-        f"- Network: {json.dumps(config['model'])}.",
+        f"- Network: {json.dumps(content['config'])}.",
         f"- Decision threshold {content['threshold']:.4g}"
         + (
             ", chosen by `--tune-threshold baseline-precision`: the lowest threshold ≥ 0.5 at which the network's "
@@ -158,9 +157,10 @@ def model_card(name, train_command, seconds, content, sections) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(RECIPES), help="train only this model")
+    parser.add_argument("--cards-only", action="store_true", help="do not train; evaluate the installed models and rewrite their cards")
     args = parser.parse_args()
     for name in [args.only] if args.only else RECIPES:
-        train_and_describe(name)
+        train_and_describe(name, train=not args.cards_only)
     return 0
 
 

@@ -1,0 +1,172 @@
+"""The band fast path of the encoder and the z0 gate of pair scoring."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from gann_core.fit import fit_tracks
+from gann_core.graph import band_edges, build_graphs
+from gann_core.infer import score_pairs
+from gann_core.model import GANN, GATEncoder, Model, ModelConfig
+from gann_core.model.encoder import _band_blocks, band_mask
+from gann_core.model.network import GATED_LOGIT
+from gann_core.pairs import all_pairs, pair_geometry, same_event
+from gann_core.simulate import SimulationConfig, simulate_timeslices
+from gann_core.table import Timeslices
+from gann_core.train import loop
+
+
+def _unsorted_tracks(seed: int, n_tracks: int = 30) -> Timeslices:
+    """Tracks of 3..20 hits at random radii in random row order, in three timeslices."""
+    rng = np.random.default_rng(seed)
+    hits = rng.integers(3, 21, size=n_tracks)
+    track = np.repeat(np.arange(n_tracks), hits)
+    n = len(track)
+    radius = rng.uniform(100.0, 900.0, size=n)
+    angle = rng.uniform(-np.pi, np.pi, size=n)
+    return Timeslices.from_columns(
+        {
+            "x": radius * np.cos(angle),
+            "y": radius * np.sin(angle),
+            "z": rng.normal(size=n) * 300.0,
+            "track_id": track,
+            "timeslice_id": track % 3,
+        }
+    )
+
+
+def _randomised_encoder(in_features, heads, dtype):
+    torch.manual_seed(heads)
+    encoder = GATEncoder(in_features, 8 * heads, 2, heads).to(dtype)
+    with torch.no_grad():
+        for parameter in encoder.parameters():
+            parameter.add_(0.5 * torch.randn_like(parameter))
+    return encoder
+
+
+def _run(encoder, implementation, data, x, probe):
+    encoder.implementation = implementation
+    encoder.zero_grad(set_to_none=True)
+    x = x.clone().requires_grad_(True)
+    out = encoder(x, data.edge_index, data.hit_track, data.num_tracks, band=data.hit_band)
+    (out * probe).sum().backward()
+    return out.detach(), x.grad.clone(), {name: p.grad.clone() for name, p in encoder.named_parameters()}
+
+
+@pytest.mark.parametrize("neighbours, heads, dtype, tolerance", [(1, 1, torch.float32, 1e-5), (2, 2, torch.float32, 1e-5), (3, 4, torch.float64, 1e-9)])
+@pytest.mark.parametrize("block_nodes", [40, 100_000])
+def test_band_encoder_matches_pyg(neighbours, heads, dtype, tolerance, block_nodes):
+    table = _unsorted_tracks(seed=neighbours + heads)
+    graphs = build_graphs(table, neighbours=neighbours)
+    assert graphs.hit_order is not None  # the hits were reordered by r
+    data = graphs.batch(0, graphs.n_timeslices)
+    assert data.hit_band == neighbours
+    x = torch.randn(data.num_nodes, 6, generator=torch.Generator().manual_seed(1), dtype=dtype)
+    encoder = _randomised_encoder(6, heads, dtype)
+    encoder.block_nodes = block_nodes
+    probe = torch.randn(data.num_tracks, encoder.out_features, dtype=dtype)
+
+    reference = _run(encoder, "pyg", data, x, probe)
+    fast = _run(encoder, "fast", data, x, probe)
+    for got, expected in zip(fast[:2], reference[:2]):
+        scale = max(1.0, float(expected.abs().max()))
+        assert float((got - expected).abs().max()) <= tolerance * scale
+    assert reference[1].abs().max() > 1e-3
+    for name, gradient in reference[2].items():
+        scale = max(1.0, float(gradient.abs().max()))
+        assert float((fast[2][name] - gradient).abs().max()) <= tolerance * scale, name
+
+
+def test_graph_hits_are_sorted_by_radius_within_tracks():
+    table = _unsorted_tracks(seed=4)
+    graphs = build_graphs(table)
+    r = np.hypot(table.columns["x"], table.columns["y"])[graphs.hit_order]
+    track = graphs.hit_track
+    assert np.all((np.diff(r) >= 0) | (track[1:] != track[:-1]))
+    # Edges are the band: each joins hits of one track at most 2 rows apart.
+    source, target = graphs.edge_index
+    assert np.all(track[source] == track[target])
+    assert np.all((np.abs(source - target) >= 1) & (np.abs(source - target) <= 2))
+
+
+def test_band_edges_and_mask_on_a_hand_made_track_list():
+    hit_track = np.array([0, 0, 0, 1, 1, 1, 1, 2, 2, 2])
+    edges = band_edges(hit_track, 1)
+    assert edges.T.tolist() == [[0, 1], [1, 0], [1, 2], [2, 1], [3, 4], [4, 3], [4, 5], [5, 4], [5, 6], [6, 5], [7, 8], [8, 7], [8, 9], [9, 8]]
+    mask = band_mask(torch.from_numpy(hit_track), 1)[..., 0]
+    # Slots: previous row, the hit itself, next row.
+    assert torch.isinf(mask[0, [0, 3, 7]]).all() and torch.isinf(mask[2, [2, 6, 9]]).all()
+    assert (mask[1] == 0).all() and int(torch.isinf(mask).sum()) == 6
+
+
+def test_band_blocks_start_at_a_track():
+    hit_track = torch.repeat_interleave(torch.arange(50), torch.randint(3, 12, (50,), generator=torch.Generator().manual_seed(2)))
+    blocks = _band_blocks(hit_track, 30)
+    assert blocks[0][0] == 0 and blocks[-1][1] == len(hit_track) and len(blocks) > 5
+    for lo, hi in blocks:
+        assert lo == 0 or hit_track[lo] != hit_track[lo - 1]
+    assert all(previous[1] == following[0] for previous, following in zip(blocks[:-1], blocks[1:]))
+
+
+@pytest.fixture(scope="module")
+def spd_table():
+    return simulate_timeslices(SimulationConfig.for_geometry("spd", n_events=6), 8, seed=21)
+
+
+def _network(table, gate_mm):
+    torch.manual_seed(0)
+    network = GANN(ModelConfig(gat_hidden=8, heads=2, track_hidden=8, classifier_hidden=8, z0_gate_mm=gate_mm))
+    network.set_normalization(build_graphs(table))
+    return network
+
+
+def test_gate_scores_far_pairs_without_the_classifier(spd_table):
+    gated, plain = _network(spd_table, 20.0), _network(spd_table, 0.0)
+    plain.load_state_dict(gated.state_dict())
+    data = build_graphs(spd_table).batch(0, spd_table.n_timeslices)
+    dz0 = pair_geometry(fit_tracks(spd_table), all_pairs(spd_table)).dz0
+    far = torch.from_numpy(dz0 > 20.0)
+    assert 0 < int(far.sum()) < len(far)
+
+    with torch.no_grad():
+        gated.eval(), plain.eval()
+        got, expected = gated(data), plain(data)
+        assert torch.all(got[far] == GATED_LOGIT)
+        assert torch.allclose(got[~far], expected[~far], atol=1e-6)
+        # Training mode scores every pair, so the classifier also learns from far pairs.
+        gated.train(), plain.train()
+        assert torch.allclose(gated(data), plain(data), atol=1e-6)
+
+
+def test_gated_prediction_skips_only_unused_crossings(spd_table):
+    network = _network(spd_table, 20.0).eval()
+    model = Model(network=network, metadata={"name": "gated"})
+    pairs, scores = score_pairs(model, spd_table)
+    with torch.no_grad():
+        full = torch.sigmoid(network(build_graphs(spd_table).batch(0, spd_table.n_timeslices))).numpy()
+    assert np.allclose(scores, full, atol=1e-6)
+
+    fit = fit_tracks(spd_table)
+    complete = pair_geometry(fit, pairs)
+    partial = pair_geometry(fit, pairs, crossing_within_dz0_mm=20.0)
+    near = complete.dz0 <= 20.0
+    for name in ("dz_cross", "dz_cross_significance", "r_cross", "circle_gap"):
+        assert np.array_equal(getattr(partial, name)[near], getattr(complete, name)[near]), name
+    assert np.array_equal(partial.dz_cross[~near], complete.dz0[~near])
+
+
+def test_training_sets_the_gate_from_true_pairs(spd_table):
+    graphs = build_graphs(spd_table)
+    truth = same_event(spd_table, all_pairs(spd_table))
+    dz0 = pair_geometry(fit_tracks(spd_table), all_pairs(spd_table)).dz0[truth]
+    assert loop.z0_gate(graphs, 3.0) == pytest.approx(3.0 * np.quantile(dz0, 0.999), rel=1e-5)
+    assert loop.z0_gate(graphs, 0.0) == 0.0
+    assert loop.z0_gate(replace(graphs, pair_truth=np.zeros_like(graphs.pair_truth)), 3.0) == 0.0
+
+
+def test_invalid_gate_rejected():
+    with pytest.raises(Exception, match="z0_gate_mm"):
+        ModelConfig(z0_gate_mm=-1.0).validate()
+    assert ModelConfig.from_dict({"gat_hidden": 32}).z0_gate_mm == 0.0
