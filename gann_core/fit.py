@@ -82,8 +82,13 @@ def fit_tracks(table: Timeslices, *, min_sigma_mm: float = 0.01) -> TrackFit:
     z = table.columns["z"]
     offsets = table.track_offsets
     starts = offsets[:-1]
-    n_hits = np.diff(offsets).astype(np.float64)
+    counts = np.diff(offsets)
+    n_hits = counts.astype(np.float64)
     hit_track = table.hit_track_index
+
+    def per_hit(values: np.ndarray) -> np.ndarray:
+        # Tracks are contiguous runs of rows, so repeating is a faster gather than [hit_track].
+        return np.repeat(values, counts)
 
     def track_sum(values: np.ndarray) -> np.ndarray:
         return np.add.reduceat(values, starts) if len(values) else np.zeros(0)
@@ -102,10 +107,11 @@ def fit_tracks(table: Timeslices, *, min_sigma_mm: float = 0.01) -> TrackFit:
 
     x_mean = track_sum(x) / n_hits
     y_mean = track_sum(y) / n_hits
-    dx = x - x_mean[hit_track]
-    dy = y - y_mean[hit_track]
-    u = cos_rot[hit_track] * dx + sin_rot[hit_track] * dy
-    v = -sin_rot[hit_track] * dx + cos_rot[hit_track] * dy
+    dx = x - per_hit(x_mean)
+    dy = y - per_hit(y_mean)
+    cos_hit, sin_hit = per_hit(cos_rot), per_hit(sin_rot)
+    u = cos_hit * dx + sin_hit * dy
+    v = cos_hit * dy - sin_hit * dx
     q = u * u + v * v
     s_u, s_q = track_sum(u), track_sum(q)
     s_uu, s_uq, s_qq = track_sum(u * u), track_sum(u * q), track_sum(q * q)
@@ -132,7 +138,8 @@ def fit_tracks(table: Timeslices, *, min_sigma_mm: float = 0.01) -> TrackFit:
     centre_v = 1.0 / (2.0 * gamma_coef)
     xc = x_mean + cos_rot * centre_u - sin_rot * centre_v
     yc = y_mean + sin_rot * centre_u + cos_rot * centre_v
-    alpha = np.arctan2(y - yc[hit_track], x - xc[hit_track])
+    dx_centre, dy_centre = x - per_hit(xc), y - per_hit(yc)
+    alpha = np.arctan2(dy_centre, dx_centre)
 
     # PCA to the beam line: the circle point on the line from the centre towards the origin.
     centre_distance = np.hypot(xc, yc)
@@ -142,11 +149,12 @@ def fit_tracks(table: Timeslices, *, min_sigma_mm: float = 0.01) -> TrackFit:
     curvature = sense / radius
 
     # z line against the signed arc length from the PCA.
-    s = _turn_from_pca(alpha - phi_pca[hit_track], sense[hit_track]) * radius[hit_track]
+    radius_hit = per_hit(radius)
+    s = _turn_from_pca(alpha - per_hit(phi_pca), per_hit(sense)) * radius_hit
     z0, cot_theta, sigma_z0, sigma_cot, rms_z = _line_fit(s, z, starts, n_hits, min_sigma_mm)
 
     # Transverse uncertainties from a local parabola in s, scaled by the circle residuals.
-    residual = np.hypot(x - xc[hit_track], y - yc[hit_track]) - radius[hit_track]
+    residual = np.hypot(dx_centre, dy_centre) - radius_hit
     dof = np.maximum(n_hits - 3, 1)
     rms_xy = np.sqrt(track_sum(residual**2) / dof)
     sigma_xy = np.maximum(rms_xy, min_sigma_mm)
@@ -169,7 +177,7 @@ def fit_tracks(table: Timeslices, *, min_sigma_mm: float = 0.01) -> TrackFit:
     t0 = None
     if table.has_time:
         # Time at the PCA: hit time minus flight time at the speed of light along the helix.
-        path = np.abs(s) * np.sqrt(1.0 + cot_theta[hit_track] ** 2)
+        path = np.abs(s) * np.sqrt(1.0 + per_hit(cot_theta) ** 2)
         t0 = track_sum(table.columns["t"] - path / 299.792458) / n_hits
 
     return TrackFit(
@@ -193,8 +201,8 @@ def _line_fit(s, z, starts, n_hits, min_sigma_mm):
     cot_theta = (n_hits * sz - s1 * z1) / det
     z0 = (z1 * ss - s1 * sz) / det
 
-    track = np.repeat(np.arange(len(starts)), n_hits.astype(np.int64))
-    residual = z - z0[track] - cot_theta[track] * s
+    counts = n_hits.astype(np.int64)
+    residual = z - np.repeat(z0, counts) - np.repeat(cot_theta, counts) * s
     rms_z = np.sqrt(track_sum(residual**2) / np.maximum(n_hits - 2, 1))
     sigma = np.maximum(rms_z, min_sigma_mm)
     sigma_z0 = sigma * np.sqrt(np.abs(ss / det))

@@ -142,26 +142,44 @@ def test_non_finite_settings_rejected(tmp_path):
         train(tiny_config(gamma=float("nan")), tmp_path / "model.pt")
 
 
-def test_baseline_precision_threshold_is_stored(tmp_path):
-    result = train(tiny_config(final_epochs=2, tune_threshold="baseline-precision"), tmp_path / "model.pt")
+def test_beat_baselines_threshold_is_stored(tmp_path):
+    result = train(tiny_config(final_epochs=2, tune_threshold="beat-baselines"), tmp_path / "model.pt")
     assert 0.5 <= result.model.threshold <= 0.95
     assert Model.load(tmp_path / "model.pt").threshold == result.model.threshold
 
 
-def test_baseline_precision_threshold_on_hand_made_scores(monkeypatch):
-    # Network scores of six pairs; the baseline's precision at 0.5 is 0.75.
-    truth = np.array([True, True, False, True, False, True])
-    scores = np.array([0.99, 0.9, 0.8, 0.7, 0.6, 0.3])
+def _stage_with_scores(monkeypatch, truth, baseline):
     final = loop.StageData(None, None, None, None, None)
-    final.test_graphs = type("Graphs", (), {"pair_truth": truth, "pair_a": np.arange(6), "pair_b": np.arange(6) + 1})()
-    baseline = np.array([0.9, 0.9, 0.9, 0.9, 0.1, 0.1])  # 3 true of the 4 above 0.5
+    final.test_graphs = type("Graphs", (), {"pair_truth": truth, "pair_a": np.arange(len(truth)), "pair_b": np.arange(len(truth)) + 1})()
     monkeypatch.setattr("gann_core.baselines.baseline_scores", lambda *args, **kwargs: {"z0": baseline})
     monkeypatch.setattr("gann_core.baselines.calibrate_baselines", lambda table: None)
+    return final
 
-    threshold, name, precision = loop.baseline_precision_threshold(final, scores, 0.5)
-    # At 0.5 the network has 3 true of 5 (0.6); cutting between 0.7 and 0.6 gives 3 of 4 (0.75).
-    assert (name, precision) == ("z0", 0.75)
-    assert threshold == pytest.approx(0.65)
+
+def test_beat_baselines_threshold_on_hand_made_scores(monkeypatch):
+    # Eight pairs. At 0.5 the network has 4 true of 6 above (P 0.67, R 1) and the baseline
+    # 3 of 4 (P 0.75, R 0.75): the network loses on precision and accuracy.
+    truth = np.array([True, True, True, False, True, False, False, False])
+    scores = np.array([0.99, 0.9, 0.8, 0.62, 0.58, 0.52, 0.3, 0.2])
+    baseline = np.array([0.9, 0.9, 0.9, 0.9, 0.1, 0.1, 0.1, 0.1])
+    final = _stage_with_scores(monkeypatch, truth, baseline)
+
+    threshold, figures = loop.beat_baselines_threshold(final, scores, 0.5)
+    # From 0.52 (a pair counts when its score is above the threshold) to below 0.58 the
+    # network has 4 of 5 (P 0.8, R 1, A 7/8) against the baseline's 0.75 / 0.75 / 6/8; from
+    # 0.58 it has 3 of 4 (P 0.75, R 0.75), which only ties the baseline. The margin is
+    # largest in the first range, and its lowest grid point is taken.
+    assert threshold == pytest.approx(0.52)
+    assert figures["network"] == pytest.approx({"precision": 0.8, "recall": 1.0, "accuracy": 0.875})
+    assert figures["baselines"]["z0"]["precision"] == pytest.approx(0.75)
+
+
+def test_beat_baselines_keeps_the_threshold_when_the_network_already_wins(monkeypatch):
+    truth = np.array([True, True, False, False])
+    final = _stage_with_scores(monkeypatch, truth, np.array([0.9, 0.1, 0.9, 0.1]))
+    threshold, figures = loop.beat_baselines_threshold(final, np.array([0.9, 0.8, 0.2, 0.1]), 0.5)
+    assert threshold == 0.5
+    assert figures["network"]["accuracy"] == 1.0
 
 
 def test_threshold_rule_names_checked():

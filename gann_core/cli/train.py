@@ -39,8 +39,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--tune-threshold", nargs="?", const="accuracy", default=None, choices=THRESHOLD_RULES, metavar="RULE",
         help="choose the stored threshold on the last stage's test timeslices instead of 0.5: 'accuracy' (the default "
-        "RULE) maximises edge accuracy; 'baseline-precision' takes the lowest threshold ≥ 0.5 at which the network is "
-        "as precise as the most precise classical baseline",
+        "RULE) maximises edge accuracy; 'beat-baselines' keeps 0.5 when the network beats every classical baseline "
+        "there on edge precision, recall and accuracy, and otherwise takes the threshold up to 0.95 where it does "
+        "with the widest margin",
     )
     parser.add_argument("--assembly", choices=("average", "components"), default=None, help="event assembly stored in the model (default: average)")
     parser.add_argument("--time", action="store_true", help="use hit time t as an input (simulated when training on simulation)")

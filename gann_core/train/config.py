@@ -10,7 +10,7 @@ from gann_core.model.network import ModelConfig
 
 
 #: Ways to choose the stored decision threshold (see ``TrainConfig.tune_threshold``).
-THRESHOLD_RULES = ("off", "accuracy", "baseline-precision")
+THRESHOLD_RULES = ("off", "accuracy", "beat-baselines")
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,12 @@ class TrainConfig:
         tune_threshold: how the stored threshold is chosen on the last stage's test
             timeslices (the ones that also pick the best epoch; never the evaluation data):
             "off" stores ``threshold``; "accuracy" the threshold that maximises edge
-            accuracy; "baseline-precision" the lowest threshold ≥ ``threshold`` at which the
-            network's edge precision reaches that of the most precise classical baseline
-            at ``threshold`` (``threshold`` itself when it already does; the highest-precision
-            threshold up to 0.95 when none does). ``True``/``False`` mean "accuracy"/"off".
+            accuracy; "beat-baselines" keeps ``threshold`` when the network's edge
+            precision, recall and accuracy are all at least those of every classical baseline
+            at that threshold, and otherwise takes the threshold between it and 0.95 where
+            they are with the widest margin (see
+            :func:`gann_core.train.loop.beat_baselines_threshold`).
+            ``True``/``False`` mean "accuracy"/"off".
         assembly: event assembly method stored in the model.
         z0_gate_factor: the model's z0 gate (``ModelConfig.z0_gate_mm``) is set to this
             factor times the 99.9 % quantile of |Δz0| over the true pairs of the last

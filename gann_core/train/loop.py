@@ -254,13 +254,9 @@ def train(
         if config.tune_threshold == "accuracy":
             threshold = accuracy_threshold(final.test_graphs.pair_truth, scores)
         else:
-            threshold, baseline, precision = baseline_precision_threshold(final, scores, config.threshold)
+            threshold, figures = beat_baselines_threshold(final, scores, config.threshold)
             if is_main:
-                logger.info(
-                    "most precise classical baseline on the last stage's test timeslices: %s, precision %.4f at %g; "
-                    "network precision %.4f at the chosen threshold", baseline, precision, config.threshold,
-                    edge_metrics(final.test_graphs.pair_truth, scores, threshold)["precision"],
-                )
+                logger.info("edge figures on the last stage's test timeslices at the chosen threshold: %s", figures)
         if is_main:
             logger.info("threshold tuned (%s) on the last stage's test timeslices: %.3f", config.tune_threshold, threshold)
     model = _finished_model(config, network.cpu(), stages[-1], state, seconds, command, threshold)
@@ -339,15 +335,17 @@ def accuracy_threshold(truth: np.ndarray, scores: np.ndarray) -> float:
     return float(np.clip((upper[best] + lower[best]) / 2, 0.05, 0.95))
 
 
-def baseline_precision_threshold(final: StageData, scores: np.ndarray, threshold: float) -> tuple[float, str, float]:
-    """Lowest threshold ≥ ``threshold`` where the network is as precise as the best classical baseline.
+def beat_baselines_threshold(final: StageData, scores: np.ndarray, threshold: float) -> tuple[float, dict]:
+    """Threshold at which the network beats every classical baseline on edge P, R and A.
 
-    The baselines are calibrated on ``final.train`` and scored on ``final.test`` at
-    ``threshold``; ``scores`` are the network's scores of ``final.test_graphs``. Candidate
-    thresholds are ``threshold`` and the midpoints between consecutive distinct network
-    scores above it, up to 0.95; the lowest that reaches the baseline's precision wins. When no candidate reaches the baselines' precision, the
-    candidate with the highest network precision is returned. Returns the threshold, the
-    most precise baseline's name and its precision.
+    The baselines are calibrated on ``final.train`` and scored on ``final.test``; ``scores``
+    are the network's scores of ``final.test_graphs``. Every figure is compared at one
+    shared threshold, as :func:`gann_core.evaluation.evaluate` does. ``threshold`` is kept
+    when the network already beats every baseline there. Otherwise, among the thresholds
+    ``threshold, threshold + 0.005, …, 0.95`` where it does, the one with the largest
+    smaller margin (network − best baseline, over precision and recall) is returned, so that
+    neither figure wins by a hair; with none, ``threshold``. Returns the threshold and the
+    figures there (``network`` and ``baselines``: name → precision, recall, accuracy).
     """
     from gann_core.baselines import baseline_scores, calibrate_baselines
     from gann_core.pairs import TrackPairs
@@ -355,28 +353,30 @@ def baseline_precision_threshold(final: StageData, scores: np.ndarray, threshold
     truth = final.test_graphs.pair_truth
     pairs = TrackPairs(final.test_graphs.pair_a, final.test_graphs.pair_b)
     classical = baseline_scores(final.test, pairs, calibrate_baselines(final.train))
-    precision = {name: float(edge_metrics(truth, values, threshold)["precision"]) for name, values in classical.items()}
-    best = max(precision, key=precision.get)
+    figures = ("precision", "recall", "accuracy")
 
-    if edge_metrics(truth, scores, threshold)["precision"] >= precision[best]:
-        return threshold, best, precision[best]
+    def compare(value: float) -> tuple[bool, float, dict]:
+        network = {key: float(edge_metrics(truth, scores, value)[key]) for key in figures}
+        baselines = {
+            name: {key: float(number) for key, number in edge_metrics(truth, values, value).items() if key in figures}
+            for name, values in classical.items()
+        }
+        best = {key: max(row[key] for row in baselines.values()) for key in figures}
+        beats = all(network[key] >= best[key] for key in figures)
+        margin = min(network["precision"] - best["precision"], network["recall"] - best["recall"])
+        return beats, margin, {"threshold": value, "network": network, "baselines": baselines}
 
-    # Precision of the network at every cut between distinct scores above ``threshold``.
-    order = np.argsort(-scores, kind="stable")
-    sorted_scores, sorted_truth = scores[order], truth[order]
-    true_above = np.cumsum(sorted_truth)
-    last_of_value = np.flatnonzero(np.append(sorted_scores[1:] != sorted_scores[:-1], True))
-    cut_scores = sorted_scores[last_of_value]
-    candidates = (cut_scores + np.append(cut_scores[1:], 0.0)) / 2
-    network_precision = true_above[last_of_value] / (last_of_value + 1)
-    allowed = (candidates > threshold) & (candidates <= 0.95)
-    if not allowed.any():
-        return threshold, best, precision[best]
-    candidates, network_precision = candidates[allowed], network_precision[allowed]
-    reaching = np.flatnonzero(network_precision >= precision[best])
-    # Candidates run from the highest score down, so the last one reaching is the lowest threshold.
-    chosen = reaching[-1] if len(reaching) else int(np.argmax(network_precision))
-    return float(candidates[chosen]), best, precision[best]
+    beats, _, report = compare(threshold)
+    if beats:
+        return threshold, report
+    chosen = None
+    for value in np.arange(threshold + 0.005, 0.95 + 1e-9, 0.005):
+        beats, margin, candidate = compare(round(float(value), 4))
+        if beats and (chosen is None or margin > chosen[0]):
+            chosen = (margin, candidate)
+    if chosen is None:
+        return threshold, report
+    return chosen[1]["threshold"], chosen[1]
 
 
 def _finished_model(
