@@ -256,7 +256,12 @@ def train(
         else:
             threshold, figures = beat_baselines_threshold(final, scores, config.threshold)
             if is_main:
-                logger.info("edge figures on the last stage's test timeslices at the chosen threshold: %s", figures)
+                rows = {"network": figures["network"], **figures["baselines"]}
+                logger.info(
+                    "edge precision / recall / accuracy on the last stage's test timeslices at %.3f: %s",
+                    threshold,
+                    "; ".join(f"{name} {row['precision']:.4f} / {row['recall']:.4f} / {row['accuracy']:.4f}" for name, row in rows.items()),
+                )
         if is_main:
             logger.info("threshold tuned (%s) on the last stage's test timeslices: %.3f", config.tune_threshold, threshold)
     model = _finished_model(config, network.cpu(), stages[-1], state, seconds, command, threshold)
