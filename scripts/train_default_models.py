@@ -131,6 +131,13 @@ def model_card(name, train_command, content, sections) -> str:
         "of the last stage and use the same assembly as the network, except the z0 gap row (connected components).",
         "",
     ]
+    if content["threshold"] != 0.5:
+        lines += [
+            f"Each setting is shown at the stored threshold {content['threshold']:.4g} and at 0.5, every method at the "
+            "same threshold. The higher threshold raises edge precision but lowers recall and the fraction of "
+            "collisions reconstructed exactly; pass `--threshold 0.5` when whole collisions matter more.",
+            "",
+        ]
     for label, command, report, table in sections:
         lines += [f"### {label}", "", "```", command, "```", "", "```", table.strip(), "```", ""]
         network = next(row for row in report["rows"] if row["method"] == "network")
