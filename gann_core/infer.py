@@ -107,7 +107,7 @@ def score_pairs(
     so a GPU run has no per-batch synchronisation.
 
     ``pipeline`` (default: on when the model runs on the CPU, this process may use two or
-    more cores, neither ``pairs`` nor ``fit`` is given, and the table holds more than one
+    more cores, neither ``pairs`` nor ``fit`` is given, and the table contains more than one
     chunk) cuts the table into chunks of ``max(PIPELINE_TIMESLICES, batch_size)``
     timeslices. A worker thread fits the tracks, chooses the pairs and builds the graph
     arrays of the next chunk while the network scores the current one, with one torch

@@ -174,7 +174,7 @@ def test_beat_baselines_threshold_on_hand_made_scores(monkeypatch):
     assert figures["baselines"]["z0"]["precision"] == pytest.approx(0.75)
 
 
-def test_beat_baselines_keeps_the_threshold_when_the_network_already_wins(monkeypatch):
+def test_beat_baselines_keeps_winning_threshold(monkeypatch):
     truth = np.array([True, True, False, False])
     final = _stage_with_scores(monkeypatch, truth, np.array([0.9, 0.1, 0.9, 0.1]))
     threshold, figures = loop.beat_baselines_threshold(final, np.array([0.9, 0.8, 0.2, 0.1]), 0.5)

@@ -48,13 +48,12 @@ class TrainConfig:
         weight_positive, weight_negative, gamma: balanced focal loss ω_p, ω_n, γ.
         threshold: decision threshold stored in the model (p > threshold means same event).
         tune_threshold: how the stored threshold is chosen on the last stage's test
-            timeslices (the ones that also pick the best epoch; never the evaluation data):
+            timeslices (the ones that also pick the best epoch):
             "off" stores ``threshold``; "accuracy" the threshold that maximises edge
-            accuracy; "beat-baselines" keeps ``threshold`` when the network's edge
+            accuracy. "beat-baselines" keeps ``threshold`` when the network's edge
             precision, recall and accuracy are all at least those of every classical baseline
-            at that threshold, and otherwise takes the threshold between it and 0.95 where
-            they are with the widest margin (see
-            :func:`gann_core.train.loop.beat_baselines_threshold`).
+            at that threshold. Otherwise it takes the threshold up to 0.95 where they are,
+            with the widest margin (:func:`gann_core.train.loop.beat_baselines_threshold`).
             ``True``/``False`` mean "accuracy"/"off".
         assembly: event assembly method stored in the model.
         z0_gate_factor: the model's z0 gate (``ModelConfig.z0_gate_mm``) is set to this

@@ -346,10 +346,11 @@ def beat_baselines_threshold(final: StageData, scores: np.ndarray, threshold: fl
     The baselines are calibrated on ``final.train`` and scored on ``final.test``; ``scores``
     are the network's scores of ``final.test_graphs``. Every figure is compared at one
     shared threshold, as :func:`gann_core.evaluation.evaluate` does. ``threshold`` is kept
-    when the network already beats every baseline there. Otherwise, among the thresholds
-    ``threshold, threshold + 0.005, …, 0.95`` where it does, the one with the largest
-    smaller margin (network − best baseline, over precision and recall) is returned, so that
-    neither figure wins by a hair; with none, ``threshold``. Returns the threshold and the
+    when the network already beats every baseline there. Otherwise the grid ``threshold +
+    0.005, …, 0.95`` is searched for thresholds where it does. Of those, the one whose
+    smaller margin (network − best baseline, of precision and recall) is largest is
+    returned, so that neither figure wins by a hair. When there is none, ``threshold`` is
+    returned. Returns the threshold and the
     figures there (``network`` and ``baselines``: name → precision, recall, accuracy).
     """
     from gann_core.baselines import baseline_scores, calibrate_baselines
