@@ -122,6 +122,7 @@ def score_pairs(
         )
     if pipeline and (pairs is not None or fit is not None):
         raise ValueError("pipeline=True computes the fit and pairs per chunk; pass neither pairs nor fit.")
+    pipeline = pipeline and table.n_timeslices > 0
 
     def prepare(part: Timeslices, part_fit: TrackFit | None = None, part_pairs: TrackPairs | None = None):
         part_fit = fit_tracks(part) if part_fit is None else part_fit

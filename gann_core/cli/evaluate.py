@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from gann_core.cli._common import add_model_argument, add_simulation_arguments, describe_simulation, simulation_config
+from gann_core.cli._common import (
+    SIMULATION_OPTIONS,
+    add_model_argument,
+    add_simulation_arguments,
+    describe_simulation,
+    logger,
+    simulation_config,
+)
 from gann_core.cli.predict import _check_threshold
+
+TIMESLICES_DEFAULT = 1000
+SEED_DEFAULT = 12345
 
 
 def add_parser(subparsers) -> None:
@@ -18,10 +28,10 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("input", nargs="?", help="timeslice parquet file with event_id (default: simulate)")
     add_model_argument(parser)
-    parser.add_argument("--threshold", type=float, default=None, help="p(same event) threshold (default: the model's, 0.5)")
+    parser.add_argument("--threshold", type=float, default=None, help="p(same event) threshold (default: the threshold stored in the model)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--device", default="auto", help="'auto' (default), 'cpu' or 'cuda'")
-    add_simulation_arguments(parser, n_default=1000, seed_default=12345)
+    add_simulation_arguments(parser, n_default=TIMESLICES_DEFAULT, seed_default=SEED_DEFAULT)
     parser.set_defaults(run=run)
 
 
@@ -34,7 +44,16 @@ def run(args: argparse.Namespace) -> int:
     model = Model.load(args.model, device=choose_device(args.device))
     if args.input:
         from gann_core.io import read_timeslices
+        from gann_core.simulate import GEOMETRIES
 
+        ignored = [f"--{dest.replace('_', '-')}" for dest in SIMULATION_OPTIONS if getattr(args, dest) is not None]
+        ignored += [option for option, changed in (
+            ("--geometry", args.geometry != GEOMETRIES[0]),
+            ("-n", args.timeslices != TIMESLICES_DEFAULT),
+            ("--seed", args.seed != SEED_DEFAULT),
+        ) if changed]
+        if ignored:
+            logger.warning("%s only describe simulated timeslices and are ignored with the input file %s.", ", ".join(ignored), args.input)
         table = read_timeslices(args.input)
         description = f"file {args.input}"
     else:

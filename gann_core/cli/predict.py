@@ -17,7 +17,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("input", help="timeslice parquet file")
     parser.add_argument("-o", "--output", required=True, help="predictions parquet file to write")
     add_model_argument(parser)
-    parser.add_argument("--threshold", type=float, default=None, help="p(same event) threshold (default: the model's, 0.5)")
+    parser.add_argument("--threshold", type=float, default=None, help="p(same event) threshold (default: the threshold stored in the model)")
     parser.add_argument("--assembly", choices=("average", "components"), default=None, help="event assembly (default: the model's)")
     parser.add_argument(
         "--candidates", choices=("all", "z0-window"), default="all",

@@ -40,8 +40,8 @@ def add_parser(subparsers) -> None:
         "--tune-threshold", nargs="?", const="accuracy", default=None, choices=THRESHOLD_RULES, metavar="RULE",
         help="choose the stored threshold on the last stage's test timeslices instead of 0.5: 'accuracy' (the default "
         "RULE) maximises edge accuracy; 'beat-baselines' keeps 0.5 when the network beats every classical baseline "
-        "there on edge precision, recall and accuracy, and otherwise takes the threshold up to 0.95 where it does "
-        "with the widest margin",
+        "there on edge precision, recall and accuracy, otherwise takes the threshold up to 0.95 where it does with "
+        "the widest margin, and keeps 0.5 with a warning when there is none; 'off' keeps 0.5",
     )
     parser.add_argument("--assembly", choices=("average", "components"), default=None, help="event assembly stored in the model (default: average)")
     parser.add_argument("--time", action="store_true", help="use hit time t as an input (simulated when training on simulation)")

@@ -381,6 +381,11 @@ def beat_baselines_threshold(final: StageData, scores: np.ndarray, threshold: fl
         if beats and (chosen is None or margin > chosen[0]):
             chosen = (margin, candidate)
     if chosen is None:
+        logger.warning(
+            "beat-baselines: the network does not beat every classical baseline on edge precision, recall and "
+            "accuracy at any threshold from %g to 0.95 on the last stage's test timeslices, so the threshold stays %g; "
+            "train longer or on more timeslices, and compare with 'gann evaluate'.", threshold, threshold,
+        )
         return threshold, report
     return chosen[1]["threshold"], chosen[1]
 
