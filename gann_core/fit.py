@@ -39,6 +39,10 @@ class TrackFit:
     lies outside the fitted circle. ``xc, yc, radius`` describe the transverse circle,
     ``phi_pca`` the angle of the PCA seen from the circle centre, and ``sense`` is +1 for
     counter-clockwise motion and -1 for clockwise.
+
+    ``hit_arc_length``, ``hit_residual_xy`` and ``hit_residual_z`` (mm, one entry per hit of
+    the fitted table, or None) are the fit's by-products: each hit's signed arc length from
+    the PCA, its distance to the circle minus the radius, and z minus the fitted line.
     """
 
     z0: np.ndarray
@@ -59,6 +63,9 @@ class TrackFit:
     rms_xy: np.ndarray
     rms_z: np.ndarray
     t0: np.ndarray | None = None
+    hit_arc_length: np.ndarray | None = None
+    hit_residual_xy: np.ndarray | None = None
+    hit_residual_z: np.ndarray | None = None
 
     @property
     def n_tracks(self) -> int:
@@ -151,7 +158,7 @@ def fit_tracks(table: Timeslices, *, min_sigma_mm: float = 0.01) -> TrackFit:
     # z line against the signed arc length from the PCA.
     radius_hit = per_hit(radius)
     s = _turn_from_pca(alpha - per_hit(phi_pca), per_hit(sense)) * radius_hit
-    z0, cot_theta, sigma_z0, sigma_cot, rms_z = _line_fit(s, z, starts, n_hits, min_sigma_mm)
+    z0, cot_theta, sigma_z0, sigma_cot, rms_z, residual_z = _line_fit(s, z, starts, n_hits, min_sigma_mm)
 
     # Transverse uncertainties from a local parabola in s, scaled by the circle residuals.
     residual = np.hypot(dx_centre, dy_centre) - radius_hit
@@ -186,11 +193,12 @@ def fit_tracks(table: Timeslices, *, min_sigma_mm: float = 0.01) -> TrackFit:
         sigma_cot_theta=sigma_cot, sigma_curvature=sigma_curvature,
         xc=xc, yc=yc, radius=radius, phi_pca=phi_pca, sense=sense,
         rms_xy=rms_xy, rms_z=rms_z, t0=t0,
+        hit_arc_length=s, hit_residual_xy=residual, hit_residual_z=residual_z,
     )
 
 
 def _line_fit(s, z, starts, n_hits, min_sigma_mm):
-    """Least-squares z = z0 + cot·s per track; returns z0, cot, σ(z0), σ(cot), rms residual."""
+    """Least-squares z = z0 + cot·s per track; returns z0, cot, σ(z0), σ(cot), rms residual, per-hit residuals."""
 
     def track_sum(values):
         return np.add.reduceat(values, starts) if len(values) else np.zeros(0)
@@ -207,7 +215,7 @@ def _line_fit(s, z, starts, n_hits, min_sigma_mm):
     sigma = np.maximum(rms_z, min_sigma_mm)
     sigma_z0 = sigma * np.sqrt(np.abs(ss / det))
     sigma_cot = sigma * np.sqrt(np.abs(n_hits / det))
-    return z0, cot_theta, sigma_z0, sigma_cot, rms_z
+    return z0, cot_theta, sigma_z0, sigma_cot, rms_z, residual
 
 
 def _argext_per_track(values: np.ndarray, offsets: np.ndarray, hit_track: np.ndarray, *, largest: bool) -> np.ndarray:

@@ -207,9 +207,13 @@ def hit_features(table: Timeslices, fit: TrackFit, use_time: bool) -> np.ndarray
     mean_cos, mean_sin = track_mean(cos_phi), track_mean(sin_phi)
     dphi = np.arctan2(sin_phi * mean_cos - cos_phi * mean_sin, cos_phi * mean_cos + sin_phi * mean_sin)
 
-    arc_length = fit.arc_length_to(track, x, y)
-    residual_xy = np.hypot(x - per_hit(fit.xc), y - per_hit(fit.yc)) - per_hit(fit.radius)
-    residual_z = z - (per_hit(fit.z0) + per_hit(fit.cot_theta) * arc_length)
+    if fit.hit_residual_z is not None and len(fit.hit_residual_z) == len(x):
+        # The fit of this table computed them already.
+        arc_length, residual_xy, residual_z = fit.hit_arc_length, fit.hit_residual_xy, fit.hit_residual_z
+    else:
+        arc_length = fit.arc_length_to(track, x, y)
+        residual_xy = np.hypot(x - per_hit(fit.xc), y - per_hit(fit.yc)) - per_hit(fit.radius)
+        residual_z = z - (per_hit(fit.z0) + per_hit(fit.cot_theta) * arc_length)
     columns = [
         r / 1000.0,
         cos_phi,

@@ -170,3 +170,13 @@ def test_invalid_gate_rejected():
     with pytest.raises(Exception, match="z0_gate_mm"):
         ModelConfig(z0_gate_mm=-1.0).validate()
     assert ModelConfig.from_dict({"gat_hidden": 32}).z0_gate_mm == 0.0
+
+
+def test_hit_features_reuse_the_fit_by_products(spd_table):
+    from gann_core.graph import hit_features
+
+    fit = fit_tracks(spd_table)
+    assert fit.hit_arc_length.shape == (spd_table.n_hits,)
+    reused = hit_features(spd_table, fit, False)
+    recomputed = hit_features(spd_table, replace(fit, hit_arc_length=None, hit_residual_xy=None, hit_residual_z=None), False)
+    assert np.allclose(reused, recomputed, atol=1e-6)
