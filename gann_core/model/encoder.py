@@ -127,17 +127,18 @@ class GATEncoder(nn.Module):
 
         parameters = [_layer_parameters(conv) for conv in self.convs]
         if band is not None:
+            layer = _compiled_layer(band_gat_layer) if self.compile_layers else band_gat_layer
             pieces = []
             for lo, hi in _band_blocks(hit_track, self.block_nodes if x.device.type == "cpu" else None):
                 h = x[lo:hi]
                 mask = band_mask(hit_track[lo:hi], band)
                 for values in parameters:
-                    h = torch.tanh(band_gat_layer(h, **values, band=band, mask=mask))
+                    h = torch.tanh(layer(h, **values, band=band, mask=mask))
                 pieces.append(h)
             h = torch.cat(pieces) if len(pieces) != 1 else pieces[0]
         elif x.device.type == "cpu":
             table = NeighbourTable.from_edge_index(edge_index, x.shape[0], self.block_nodes)
-            layer = _compiled_padded_layer() if self.compile_layers else padded_gat_layer
+            layer = _compiled_layer(padded_gat_layer) if self.compile_layers else padded_gat_layer
             pieces = []
             for lo, hi, gather_index, score_index in table.blocks():
                 h = x[lo:hi]
@@ -420,12 +421,11 @@ def _layer_parameters(conv: GATConv) -> dict:
     return {"weight": weight, "score_weight": score_weight, "bias": conv.bias, "negative_slope": conv.negative_slope}
 
 
-_COMPILED_LAYER = None
+_COMPILED_LAYERS: dict = {}
 
 
-def _compiled_padded_layer():
-    """:func:`padded_gat_layer` through ``torch.compile`` with dynamic shapes, built on first use."""
-    global _COMPILED_LAYER
-    if _COMPILED_LAYER is None:
-        _COMPILED_LAYER = torch.compile(padded_gat_layer, dynamic=True)
-    return _COMPILED_LAYER
+def _compiled_layer(function):
+    """``function`` (a GAT layer of this module) through ``torch.compile`` with dynamic shapes, built on first use."""
+    if function not in _COMPILED_LAYERS:
+        _COMPILED_LAYERS[function] = torch.compile(function, dynamic=True)
+    return _COMPILED_LAYERS[function]

@@ -114,11 +114,16 @@ class GANN(nn.Module):
             getattr(self, f"{prefix}_mean").copy_(torch.as_tensor(mean, dtype=torch.float32))
             getattr(self, f"{prefix}_std").copy_(torch.as_tensor(std, dtype=torch.float32))
 
+    def _standardize(self, values: torch.Tensor, prefix: str) -> torch.Tensor:
+        """(values − mean) / std with the stored statistics, as one fused multiply-add."""
+        scale = 1.0 / getattr(self, f"{prefix}_std")
+        return torch.addcmul(-getattr(self, f"{prefix}_mean") * scale, values, scale)
+
     def embed_tracks(self, data: Data) -> torch.Tensor:
         """Track embeddings, shape (num_tracks, track_hidden)."""
-        x = (data.x - self.hit_mean) / self.hit_std
+        x = self._standardize(data.x, "hit")
         pooled = self.encoder(x, data.edge_index, data.hit_track, data.num_tracks, band=getattr(data, "hit_band", None))
-        track_x = (data.track_x - self.track_mean) / self.track_std
+        track_x = self._standardize(data.track_x, "track")
         return self.track_mlp(torch.cat([pooled, track_x], dim=1))
 
     def pairs_inside_gate(self, data: Data) -> torch.Tensor | None:
@@ -134,7 +139,7 @@ class GANN(nn.Module):
     def forward(self, data: Data) -> torch.Tensor:
         """Return one logit of p(same event) per pair in ``data.pair_index``."""
         embedding = self.embed_tracks(data)
-        pair_x = (data.pair_x - self.pair_mean) / self.pair_std
+        pair_x = self._standardize(data.pair_x, "pair")
         # Training scores every pair: the classifier learns from the easy pairs too, and the
         # loss weights ω_p, ω_n keep the meaning they have without a gate.
         inside = None if self.training else self.pairs_inside_gate(data)
