@@ -1,6 +1,6 @@
 """Evaluation of the network beside the classical baselines on the same timeslices.
 
-Every row scores the same candidate pairs and applies the same threshold:
+Every row scores the same candidate pairs and applies the same thresholds:
 
 ==============  ====================  ======================================================
 row             pair scores           assembly
@@ -12,8 +12,9 @@ z0 linkage      z0 compatibility      average linkage
 helix crossing  crossing compatibility the model's assembly method
 ==============  ====================  ======================================================
 
-Edge precision, recall and accuracy count pairs with score > threshold; the event-level
-figures (exact collisions, efficiency, purity, ARI) come after assembly.
+Edge precision, recall and accuracy count pairs with score > threshold. The event-level
+figures (exact collisions, efficiency, purity, ARI) come after assembly at the assembly
+threshold, which is the same value unless the model or the caller sets another.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from gann_core.assembly import ASSEMBLY_METHODS, assemble_events
 from gann_core.baselines import BaselineCalibration, baseline_scores
 from gann_core.errors import ModelFileError, TimesliceError
 from gann_core.fit import fit_tracks
-from gann_core.infer import score_pairs
+from gann_core.infer import score_pairs, thresholds
 from gann_core.metrics import edge_metrics, event_metrics
 from gann_core.model.saved import Model
 from gann_core.pairs import all_pairs, same_event
@@ -53,6 +54,7 @@ class EvaluationReport:
     threshold: float
     counts: dict
     rows: list[dict] = field(default_factory=list)
+    assembly_threshold: float | None = None
 
     def row(self, method: str) -> dict:
         for row in self.rows:
@@ -61,7 +63,10 @@ class EvaluationReport:
         raise KeyError(method)
 
     def to_dict(self) -> dict:
-        return {"data": self.data, "model": self.model, "threshold": self.threshold, "counts": self.counts, "rows": self.rows}
+        return {
+            "data": self.data, "model": self.model, "threshold": self.threshold,
+            "assembly_threshold": self.assembly_threshold, "counts": self.counts, "rows": self.rows,
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -74,7 +79,11 @@ class EvaluationReport:
         text = [
             f"data: {self.data}",
             f"model: {self.model}",
-            f"threshold: {self.threshold:g} (pair is same-event when score > threshold)",
+            f"threshold: {self.threshold:g} (pair is same-event when score > threshold)"
+            + (
+                f"; assembly threshold {self.assembly_threshold:g}"
+                if self.assembly_threshold is not None and self.assembly_threshold != self.threshold else ""
+            ),
             "timeslices {timeslices}, tracks {tracks}, collisions {events}, pairs {pairs} ({true_pairs} true)".format(**self.counts),
             "",
             "  ".join(item.ljust(width) for item, width in zip(header, widths)),
@@ -93,9 +102,12 @@ def evaluate(
     batch_size: int = 256,
     progress: bool = False,
     network_scores: np.ndarray | None = None,
+    assembly_threshold: float | None = None,
 ) -> EvaluationReport:
     """Evaluate ``model`` and the classical baselines on ``table`` (which needs ``event_id``).
 
+    Edge figures of every row count pairs above ``threshold``; every row's assembly uses
+    ``assembly_threshold``. Both default as in :func:`gann_core.infer.predict`.
     ``network_scores`` may pass the model's scores of all pairs within each timeslice (as
     :func:`~gann_core.infer.predict` returns them by default), so they are not computed again.
     """
@@ -106,7 +118,7 @@ def evaluate(
         )
     if model.baselines is None:
         raise ModelFileError(f"model {model.name} has no baseline calibration; retrain it with 'gann train'.")
-    threshold = model.threshold if threshold is None else float(threshold)
+    threshold, assembly_threshold = thresholds(model, threshold, assembly_threshold)
 
     fit = fit_tracks(table)
     pairs = all_pairs(table)
@@ -131,7 +143,7 @@ def evaluate(
     ]
     rows = []
     for method, scores_name, scores, assembly in plans:
-        labels = assemble_events(table.slice_track_offsets, pairs, scores, threshold=threshold, method=assembly)
+        labels = assemble_events(table.slice_track_offsets, pairs, scores, threshold=assembly_threshold, method=assembly)
         row = {"method": method, "scores": scores_name, "assembly": assembly}
         row.update(_numbers(edge_metrics(truth, scores, threshold)))
         row.update(_numbers(event_metrics(table.slice_track_offsets, true_events, labels)))
@@ -146,7 +158,10 @@ def evaluate(
         "true_pairs": int(truth.sum()),
     }
     model_text = f"{model.name} ({model.source})"
-    return EvaluationReport(data=data_description, model=model_text, threshold=threshold, counts=counts, rows=rows)
+    return EvaluationReport(
+        data=data_description, model=model_text, threshold=threshold, counts=counts, rows=rows,
+        assembly_threshold=assembly_threshold,
+    )
 
 
 def _numbers(values: dict) -> dict:

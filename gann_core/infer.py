@@ -37,7 +37,8 @@ class Prediction:
         pairs: the scored candidate pairs (track positions in ``table``).
         scores: p(same event) per pair.
         track_labels: assembled event label per track, 0..k−1 within each timeslice.
-        threshold, assembly: the settings used for assembly.
+        threshold: the pair decision threshold.
+        assembly, assembly_threshold: the assembly method and its threshold.
         model_name: the model that produced the scores.
     """
 
@@ -48,6 +49,7 @@ class Prediction:
     threshold: float
     assembly: str
     model_name: str
+    assembly_threshold: float | None = None
 
     def pairs_table(self) -> dict[str, np.ndarray]:
         """Build the pairs table: one row per scored pair with ``timeslice_id, track_a, track_b, score`` (+ ``same_event``)."""
@@ -202,19 +204,22 @@ def predict(
     progress: bool = False,
     candidates: str = "all",
     z0_window: int = DEFAULT_Z0_WINDOW,
+    assembly_threshold: float | None = None,
 ) -> Prediction:
     """Score every candidate pair and assemble one event label per track.
 
-    ``threshold`` and ``assembly`` default to the values stored in the model. ``candidates``
-    and ``z0_window`` choose the pairs as in :func:`score_pairs`; pairs left out count as
-    score 0 in the assembly.
+    ``threshold``, ``assembly`` and ``assembly_threshold`` default to the values stored in
+    the model, except that a given ``threshold`` also sets the assembly threshold unless
+    ``assembly_threshold`` is given too (see :func:`thresholds`). ``candidates`` and
+    ``z0_window`` choose the pairs as in :func:`score_pairs`; pairs left out count as score
+    0 in the assembly.
     """
-    threshold = model.threshold if threshold is None else float(threshold)
+    threshold, assembly_threshold = thresholds(model, threshold, assembly_threshold)
     assembly = model.assembly if assembly is None else assembly
     pairs, scores = score_pairs(
         model, table, batch_size=batch_size, progress=progress, candidates=candidates, z0_window=z0_window
     )
-    labels = assemble_events(table.slice_track_offsets, pairs, scores, threshold=threshold, method=assembly)
+    labels = assemble_events(table.slice_track_offsets, pairs, scores, threshold=assembly_threshold, method=assembly)
     predicted = table.with_columns(event_pred=labels[table.hit_track_index])
     return Prediction(
         table=predicted,
@@ -224,4 +229,20 @@ def predict(
         threshold=threshold,
         assembly=assembly,
         model_name=model.name,
+        assembly_threshold=assembly_threshold,
     )
+
+
+def thresholds(model: Model, threshold: float | None, assembly_threshold: float | None) -> tuple[float, float]:
+    """Pair and assembly thresholds for a run: the requested ones, else the model's.
+
+    A requested ``threshold`` without ``assembly_threshold`` sets both, so that one option
+    moves the whole result; with neither, the model's two stored values apply.
+    """
+    if threshold is None:
+        threshold = model.threshold
+        if assembly_threshold is None:
+            assembly_threshold = model.assembly_threshold
+    elif assembly_threshold is None:
+        assembly_threshold = threshold
+    return float(threshold), float(assembly_threshold)

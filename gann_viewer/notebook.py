@@ -72,7 +72,8 @@ def show(
     scorer, loaded = _scorer_for(model, source)
     scored = score_timeslice(source, timeslice, scorer)
     if threshold is None:
-        threshold = loaded.threshold if loaded is not None else 0.5
+        # The view's one threshold starts where 'gann predict' assembles events.
+        threshold = loaded.assembly_threshold if loaded is not None else 0.5
     if assembly is None:
         assembly = loaded.assembly if loaded is not None else "average"
     return TimesliceView(Scene(scored), threshold=threshold, assembly=assembly, size=size)

@@ -452,7 +452,9 @@ class InspectorWidget(QWidget):
         if scorer.kind != "file" and scorer != self._defaults_scorer:
             self._defaults_scorer = scorer
             model = self.models.get(scorer)
-            self.set_threshold(model.threshold if self.user_threshold is None else self.user_threshold)
+            # One slider drives edges and assembly. It starts at the model's assembly threshold,
+            # so the event colours match the event_pred that 'gann predict' writes.
+            self.set_threshold(model.assembly_threshold if self.user_threshold is None else self.user_threshold)
             index = self.assembly_combo.findData(model.assembly)
             if index >= 0:
                 self.assembly_combo.setCurrentIndex(index)

@@ -113,7 +113,8 @@ def model_card(name, train_command, content, sections) -> str:
             "they are, with the widest margin in precision and recall, every method compared at that threshold"
             if config.get("tune_threshold") == "beat-baselines" else ""
         )
-        + f". Assembly `{content['assembly']}`.",
+        + f". Assembly `{content['assembly']}` at threshold {content.get('assembly_threshold', content['threshold']):.4g}"
+        + (" (a tuned threshold serves the pair decision only)." if content.get("assembly_threshold", content["threshold"]) != content["threshold"] else "."),
         f"- z0 gate: pairs with |Δz0| > {content['config'].get('z0_gate_mm', 0):.3g} mm get p ≈ 0 without the pair "
         f"classifier ({config.get('z0_gate_factor', 0)} × the 99.9 % quantile of |Δz0| over true training pairs).",
         "- Package versions: " + ", ".join(f"{key} {value}" for key, value in metadata["versions"].items()) + ".",
@@ -133,9 +134,9 @@ def model_card(name, train_command, content, sections) -> str:
     ]
     if content["threshold"] != 0.5:
         lines += [
-            f"Each setting is shown at the stored threshold {content['threshold']:.4g} and at 0.5, every method at the "
-            "same threshold. The higher threshold raises edge precision but lowers recall and the fraction of "
-            "collisions reconstructed exactly; pass `--threshold 0.5` when whole collisions matter more.",
+            f"Each setting is shown with the stored thresholds (pairs {content['threshold']:.4g}, assembly "
+            f"{content.get('assembly_threshold', content['threshold']):.4g}) and with `--threshold 0.5`, every method "
+            "at the same thresholds. The higher pair threshold raises edge precision and lowers edge recall.",
             "",
         ]
     for label, command, report, table in sections:

@@ -188,3 +188,13 @@ def test_evaluate_reuses_given_scores(tiny_model, slices_file):
     assert given.row("network") == computed.row("network")
     with pytest.raises(ValueError, match="network_scores has 3 entries"):
         gann_core.evaluate(model, table, network_scores=np.zeros(3))
+
+
+def test_evaluate_with_assembly_threshold(tiny_model, slices_file, capsys):
+    assert main(["evaluate", str(slices_file), "--model", str(tiny_model), "--json", "--threshold", "0.7", "--assembly-threshold", "0.3"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["threshold"], report["assembly_threshold"]) == (0.7, 0.3)
+    assert main(["evaluate", str(slices_file), "--model", str(tiny_model), "--assembly-threshold", "0.3"]) == 0
+    assert "assembly threshold 0.3" in capsys.readouterr().out
+    assert main(["evaluate", str(slices_file), "--model", str(tiny_model), "--assembly-threshold", "1.5"]) == 2
+    assert "--assembly-threshold 1.5 is invalid" in capsys.readouterr().err

@@ -153,3 +153,37 @@ def test_weights_of_other_architecture(model, tmp_path):
     torch.save(content, path)
     with pytest.raises(ModelFileError, match="do not match"):
         Model.load(path)
+
+
+def test_assembly_threshold_round_trip(model, tmp_path):
+    from dataclasses import replace
+
+    split = replace(model, threshold=0.6, assembly_threshold=0.5)
+    loaded = Model.load(split.save(tmp_path / "split.pt"))
+    assert (loaded.threshold, loaded.assembly_threshold) == (0.6, 0.5)
+    assert replace(model, threshold=0.7, assembly_threshold=None).assembly_threshold == 0.7
+
+
+def test_thresholds_follow_the_request(model):
+    from dataclasses import replace
+
+    from gann_core.infer import thresholds
+
+    split = replace(model, threshold=0.6, assembly_threshold=0.5)
+    assert thresholds(split, None, None) == (0.6, 0.5)
+    assert thresholds(split, 0.7, None) == (0.7, 0.7)
+    assert thresholds(split, 0.7, 0.4) == (0.7, 0.4)
+    assert thresholds(split, None, 0.4) == (0.6, 0.4)
+
+
+def test_predict_assembles_at_the_assembly_threshold(model, table):
+    from dataclasses import replace
+
+    from gann_core.assembly import assemble_events
+    from gann_core.infer import predict
+
+    split = replace(model, threshold=0.9, assembly_threshold=0.2)
+    prediction = predict(split, table)
+    expected = assemble_events(table.slice_track_offsets, prediction.pairs, prediction.scores, threshold=0.2, method=split.assembly)
+    assert np.array_equal(prediction.track_labels, expected)
+    assert (prediction.threshold, prediction.assembly_threshold) == (0.9, 0.2)

@@ -28,7 +28,12 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("input", nargs="?", help="timeslice parquet file with event_id (default: simulate)")
     add_model_argument(parser)
-    parser.add_argument("--threshold", type=float, default=None, help="p(same event) threshold (default: the threshold stored in the model)")
+    parser.add_argument(
+        "--threshold", type=float, default=None,
+        help="p(same event) threshold for pairs, and for the assembly unless --assembly-threshold is given "
+        "(default: the thresholds stored in the model)",
+    )
+    parser.add_argument("--assembly-threshold", type=float, default=None, help="threshold of the event assembly (default: see --threshold)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--device", default="auto", help="'auto' (default), 'cpu' or 'cuda'")
     add_simulation_arguments(parser, n_default=TIMESLICES_DEFAULT, seed_default=SEED_DEFAULT)
@@ -41,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from gann_core.train.loop import choose_device
 
     _check_threshold(args.threshold)
+    _check_threshold(args.assembly_threshold, "--assembly-threshold")
     model = Model.load(args.model, device=choose_device(args.device))
     if args.input:
         from gann_core.io import read_timeslices
@@ -62,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         config = simulation_config(args)
         table = simulate_timeslices(config, args.timeslices, seed=args.seed)
         description = describe_simulation(config, args.timeslices, args.seed)
-    report = evaluate(model, table, threshold=args.threshold, data_description=description)
+    report = evaluate(
+        model, table, threshold=args.threshold, assembly_threshold=args.assembly_threshold, data_description=description
+    )
     print(report.to_json() if args.json else report.format_table())
     return 0

@@ -17,7 +17,12 @@ def add_parser(subparsers) -> None:
     parser.add_argument("input", help="timeslice parquet file")
     parser.add_argument("-o", "--output", required=True, help="predictions parquet file to write")
     add_model_argument(parser)
-    parser.add_argument("--threshold", type=float, default=None, help="p(same event) threshold (default: the threshold stored in the model)")
+    parser.add_argument(
+        "--threshold", type=float, default=None,
+        help="p(same event) threshold for pairs, and for the assembly unless --assembly-threshold is given "
+        "(default: the thresholds stored in the model)",
+    )
+    parser.add_argument("--assembly-threshold", type=float, default=None, help="threshold of the event assembly (default: see --threshold)")
     parser.add_argument("--assembly", choices=("average", "components"), default=None, help="event assembly (default: the model's)")
     parser.add_argument(
         "--candidates", choices=("all", "z0-window"), default="all",
@@ -38,18 +43,23 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_path(args.output)
     _check_threshold(args.threshold)
+    _check_threshold(args.assembly_threshold, "--assembly-threshold")
     _check_positive("--batch-size", args.batch_size)
     _check_positive("--z0-window", args.z0_window)
     model = Model.load(args.model, device=choose_device(args.device))
     table = read_timeslices(args.input)
     prediction = predict(
-        model, table, threshold=args.threshold, assembly=args.assembly, candidates=args.candidates,
+        model, table, threshold=args.threshold, assembly=args.assembly, assembly_threshold=args.assembly_threshold,
+        candidates=args.candidates,
         z0_window=args.z0_window, batch_size=args.batch_size, progress=not args.no_progress,
     )
     write_timeslices(args.output, prediction.table, pairs=prediction.pairs_table())
 
     events = int(sum(prediction.track_labels[lo:hi].max() + 1 for lo, hi in zip(table.slice_track_offsets[:-1], table.slice_track_offsets[1:]) if hi > lo))
-    print(f"model: {model.name} ({model.source}), threshold {prediction.threshold:g}, assembly {prediction.assembly}")
+    print(
+        f"model: {model.name} ({model.source}), threshold {prediction.threshold:g}, "
+        f"assembly {prediction.assembly} at {prediction.assembly_threshold:g}"
+    )
     print(f"{table.n_timeslices} timeslices, {table.n_tracks} tracks, {len(prediction.pairs)} pairs scored, {events} collisions assembled")
     print(f"wrote {args.output} and {pairs_path(args.output)}")
     return 0
@@ -62,8 +72,8 @@ def _check_positive(option: str, value: int) -> None:
         raise ConfigError(f"{option} {value} is invalid; use an integer of 1 or more.")
 
 
-def _check_threshold(threshold: float | None) -> None:
+def _check_threshold(threshold: float | None, option: str = "--threshold") -> None:
     from gann_core.errors import ConfigError
 
     if threshold is not None and not 0.0 < threshold < 1.0:  # also rejects NaN
-        raise ConfigError(f"--threshold {threshold} is invalid; use a value between 0 and 1, e.g. 0.5.")
+        raise ConfigError(f"{option} {threshold} is invalid; use a value between 0 and 1, e.g. 0.5.")

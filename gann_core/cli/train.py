@@ -95,6 +95,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nmodel written to {result.model_path} after {result.seconds:.0f} s")
     print(f"final stage ({best['setting']}), best epoch {best['epoch']}, test figures at threshold {config.threshold:g}:")
     print(f"  test edge precision {best['precision']:.4f}  recall {best['recall']:.4f}  accuracy {best['accuracy']:.4f}")
-    print(f"threshold stored in the model: {result.model.threshold:g}")
+    print(f"thresholds stored in the model: {result.model.threshold:g} for pairs, {result.model.assembly_threshold:g} for the assembly")
     print("Compare with the classical baselines: gann evaluate FILE --model", result.model_path)
     return 0

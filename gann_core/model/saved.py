@@ -30,7 +30,13 @@ SHIPPED_MODELS = {"spd": "spd_default.pt", "trackml": "trackml_default.pt"}
 
 @dataclass
 class Model:
-    """A trained network plus its decision threshold, assembly method and provenance."""
+    """A trained network plus its decision thresholds, assembly method and provenance.
+
+    ``threshold`` decides single pairs (p > threshold means same event), which the edge
+    figures count. ``assembly_threshold`` is the threshold of the event assembly (None
+    means ``threshold``). They differ when training tuned the pair threshold for the edge
+    figures (``gann train --tune-threshold``) and left the assembly at the configured one.
+    """
 
     network: GANN
     threshold: float = 0.5
@@ -38,6 +44,11 @@ class Model:
     baselines: dict | None = None
     metadata: dict = field(default_factory=dict)
     source: str = "in memory"
+    assembly_threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.assembly_threshold is None:
+            self.assembly_threshold = self.threshold
 
     @property
     def config(self) -> ModelConfig:
@@ -109,6 +120,7 @@ class Model:
         model = cls(
             network=network,
             threshold=float(content.get("threshold", 0.5)),
+            assembly_threshold=float(content.get("assembly_threshold", content.get("threshold", 0.5))),
             assembly=str(content.get("assembly", "average")),
             baselines=content.get("baselines"),
             metadata=dict(content.get("metadata", {})),
@@ -125,6 +137,7 @@ class Model:
             "config": self.config.to_dict(),
             "state_dict": {name: tensor.detach().cpu() for name, tensor in self.network.state_dict().items()},
             "threshold": float(self.threshold),
+            "assembly_threshold": float(self.assembly_threshold),
             "assembly": self.assembly,
             "baselines": _plain(self.baselines),
             "metadata": _plain(self.metadata),

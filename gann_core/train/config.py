@@ -47,8 +47,9 @@ class TrainConfig:
         learning_rate: Adam step size; decays by cosine over the last stage.
         weight_positive, weight_negative, gamma: balanced focal loss ω_p, ω_n, γ.
         threshold: decision threshold stored in the model (p > threshold means same event).
-        tune_threshold: how the stored threshold is chosen on the last stage's test
-            timeslices (the ones that also pick the best epoch):
+        tune_threshold: how the stored pair threshold is chosen on the last stage's test
+            timeslices (the ones that also pick the best epoch); the stored assembly
+            threshold stays ``threshold``:
             "off" stores ``threshold``; "accuracy" the threshold that maximises edge
             accuracy. "beat-baselines" keeps ``threshold`` when the network's edge
             precision, recall and accuracy are all at least those of every classical baseline

@@ -411,9 +411,11 @@ def _finished_model(
     }
     if not config.train_files:
         metadata["simulation"] = asdict(simulation_config(config, config.stages[-1]))
+    # A tuned threshold serves the pair decision; the assembly keeps the configured one.
     return Model(
         network=network,
         threshold=threshold,
+        assembly_threshold=config.threshold,
         assembly=config.assembly,
         baselines=calibration.to_dict(),
         metadata=metadata,
