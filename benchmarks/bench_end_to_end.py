@@ -95,11 +95,14 @@ def score_one_slice(model, table, rule: str, window: int) -> dict:
         tick = time.perf_counter()
         fit = fit_tracks(table)
         pairs = candidate_pairs(table, rule, fit=fit, window=window)
-        graphs = build_graphs(table, use_time=model.config.use_time, neighbours=model.config.neighbours, fit=fit, pairs=pairs)
+        graphs = build_graphs(
+            table, use_time=model.config.use_time, neighbours=model.config.neighbours, fit=fit, pairs=pairs,
+            z0_gate_mm=model.config.z0_gate_mm,
+        )
         scores = score_graphs(model.network, graphs, 1, model.device).astype(np.float64)
         scored = time.perf_counter() - tick
     tick = time.perf_counter()
-    assemble_events(table.slice_track_offsets, pairs, scores, threshold=model.threshold, method=model.assembly)
+    assemble_events(table.slice_track_offsets, pairs, scores, threshold=model.assembly_threshold, method=model.assembly)
     assembled = time.perf_counter() - tick
     lost = pairs_lost(table, pairs)
     return {

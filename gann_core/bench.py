@@ -207,7 +207,7 @@ def time_prediction(
         seconds["network"] = _lap(tick)
 
         tick = time.perf_counter()
-        assemble_events(table.slice_track_offsets, pairs, scores, threshold=model.threshold, method=model.assembly)
+        assemble_events(table.slice_track_offsets, pairs, scores, threshold=model.assembly_threshold, method=model.assembly)
         seconds["assembly"] = _lap(tick)
     return _stage_record(seconds, table.n_timeslices, memory, pairs=len(pairs))
 
@@ -232,7 +232,7 @@ def time_pipelined(
         seconds["fit, pairs, graphs and network"] = _lap(tick)
 
         tick = time.perf_counter()
-        assemble_events(table.slice_track_offsets, pairs, scores, threshold=model.threshold, method=model.assembly)
+        assemble_events(table.slice_track_offsets, pairs, scores, threshold=model.assembly_threshold, method=model.assembly)
         seconds["assembly"] = _lap(tick)
     return _stage_record(seconds, table.n_timeslices, memory, pairs=len(pairs))
 
