@@ -180,3 +180,14 @@ def test_hit_features_reuse_the_fit_by_products(spd_table):
     reused = hit_features(spd_table, fit, False)
     recomputed = hit_features(spd_table, replace(fit, hit_arc_length=None, hit_residual_xy=None, hit_residual_z=None), False)
     assert np.allclose(reused, recomputed, atol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_band_encoder_and_gate_on_cuda(spd_table):
+    graphs = build_graphs(spd_table)
+    data = graphs.batch(0, graphs.n_timeslices)
+    network = _network(spd_table, 20.0).eval()
+    with torch.no_grad():
+        expected = network(data)
+        got = network.cuda()(data.to("cuda")).cpu()
+    assert torch.allclose(got, expected, atol=1e-4)
