@@ -91,20 +91,24 @@ def test_graph_hits_are_sorted_by_radius_within_tracks():
     assert np.all((np.abs(source - target) >= 1) & (np.abs(source - target) <= 2))
 
 
-def test_band_edges_and_mask_on_a_hand_made_track_list():
+def test_band_edges_and_mask_by_hand():
     hit_track = np.array([0, 0, 0, 1, 1, 1, 1, 2, 2, 2])
     edges = band_edges(hit_track, 1)
     assert edges.T.tolist() == [[0, 1], [1, 0], [1, 2], [2, 1], [3, 4], [4, 3], [4, 5], [5, 4], [5, 6], [6, 5], [7, 8], [8, 7], [8, 9], [9, 8]]
     mask = band_mask(torch.from_numpy(hit_track), 1)[..., 0]
     # Slots: previous row, the hit itself, next row.
-    assert torch.isinf(mask[0, [0, 3, 7]]).all() and torch.isinf(mask[2, [2, 6, 9]]).all()
-    assert (mask[1] == 0).all() and int(torch.isinf(mask).sum()) == 6
+    assert torch.isinf(mask[0, [0, 3, 7]]).all()
+    assert torch.isinf(mask[2, [2, 6, 9]]).all()
+    assert (mask[1] == 0).all()
+    assert int(torch.isinf(mask).sum()) == 6
 
 
 def test_band_blocks_start_at_a_track():
     hit_track = torch.repeat_interleave(torch.arange(50), torch.randint(3, 12, (50,), generator=torch.Generator().manual_seed(2)))
     blocks = _band_blocks(hit_track, 30)
-    assert blocks[0][0] == 0 and blocks[-1][1] == len(hit_track) and len(blocks) > 5
+    assert blocks[0][0] == 0
+    assert blocks[-1][1] == len(hit_track)
+    assert len(blocks) > 5
     for lo, hi in blocks:
         assert lo == 0 or hit_track[lo] != hit_track[lo - 1]
     assert all(previous[1] == following[0] for previous, following in zip(blocks[:-1], blocks[1:]))

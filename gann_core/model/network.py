@@ -148,7 +148,7 @@ class GANN(nn.Module):
         logits = pair_x.new_full((pair_x.shape[0],), GATED_LOGIT)
         if pair_x.device.type == "cpu":
             # Only the pairs inside the gate go through the classifier. Finding them reads the
-            # mask on the host, which on a GPU would wait for the device; there the
+            # mask on the host, which on a GPU would wait for the device. So on a GPU the
             # classifier runs on every pair and the mask is applied afterwards.
             index = inside.nonzero().squeeze(1)
             scored = self.classifier(embedding, data.pair_index[:, index], pair_x[index])
