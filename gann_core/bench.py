@@ -31,7 +31,7 @@ from gann_core.candidates import DEFAULT_Z0_WINDOW, candidate_pairs
 from gann_core.errors import ModelFileError
 from gann_core.fit import fit_tracks
 from gann_core.graph import build_graphs
-from gann_core.infer import PIPELINE_TIMESLICES, score_pairs, usable_cores
+from gann_core.infer import PIPELINE_TIMESLICES, predict, usable_cores
 from gann_core.io import read_timeslices, write_timeslices
 from gann_core.loss import balanced_focal_loss
 from gann_core.model.network import GANN, ModelConfig
@@ -215,11 +215,11 @@ def time_prediction(
 def time_pipelined(
     model: Model, path: Path, batch_size: int, *, candidates: str = "all", z0_window: int = DEFAULT_Z0_WINDOW
 ) -> dict:
-    """Run the prediction chain as :func:`gann_core.infer.predict` does on a CPU with 2+ cores.
+    """Read the file and run :func:`gann_core.infer.predict` on it, as ``gann predict`` does.
 
-    The fit, pairs and graph arrays of the next chunk are built in a worker thread while the
-    network scores the current chunk (``score_pairs(pipeline=True)``), so the stages overlap
-    and only the total time is measured: read, then scoring, then assembly.
+    On a CPU with 2+ cores, ``predict`` builds the fit, pairs and graph arrays of the next
+    chunk in a worker thread while the network scores the current chunk, and assembles
+    finished chunks there too. The stages overlap, so only the read and the rest are timed.
     """
     seconds = {}
     with PeakMemory() as memory:
@@ -228,13 +228,9 @@ def time_pipelined(
         seconds["read"] = _lap(tick)
 
         tick = time.perf_counter()
-        pairs, scores = score_pairs(model, table, batch_size=batch_size, candidates=candidates, z0_window=z0_window, pipeline=True)
-        seconds["fit, pairs, graphs and network"] = _lap(tick)
-
-        tick = time.perf_counter()
-        assemble_events(table.slice_track_offsets, pairs, scores, threshold=model.assembly_threshold, method=model.assembly)
-        seconds["assembly"] = _lap(tick)
-    return _stage_record(seconds, table.n_timeslices, memory, pairs=len(pairs))
+        prediction = predict(model, table, batch_size=batch_size, candidates=candidates, z0_window=z0_window)
+        seconds["fit, pairs, graphs, network and assembly"] = _lap(tick)
+    return _stage_record(seconds, table.n_timeslices, memory, pairs=len(prediction.pairs))
 
 
 def time_baselines(

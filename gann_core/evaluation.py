@@ -80,10 +80,7 @@ class EvaluationReport:
             f"data: {self.data}",
             f"model: {self.model}",
             f"threshold: {self.threshold:g} (pair is same-event when score > threshold)"
-            + (
-                f"; assembly threshold {self.assembly_threshold:g}"
-                if self.assembly_threshold is not None and self.assembly_threshold != self.threshold else ""
-            ),
+            + (f"; assembly threshold {self.assembly_threshold:g}" if self.assembly_threshold is not None else ""),
             "timeslices {timeslices}, tracks {tracks}, collisions {events}, pairs {pairs} ({true_pairs} true)".format(**self.counts),
             "",
             "  ".join(item.ljust(width) for item, width in zip(header, widths)),

@@ -26,6 +26,8 @@ DEFAULT_BATCH_SIZE = 256
 #: Timeslices per chunk of pipelined scoring (see :func:`score_pairs`). Of 64, 128 and 256
 #: tried on 2 CPU cores with SPD-like timeslices, 64 and 128 scored fastest.
 PIPELINE_TIMESLICES = 128
+#: Worker threads that prepare chunks ahead of the one the network scores.
+PIPELINE_WORKERS = 1
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,6 @@ def check_model_inputs(model: Model, table: Timeslices) -> None:
             )
 
 
-@torch.inference_mode()
 def score_pairs(
     model: Model,
     table: Timeslices,
@@ -116,6 +117,33 @@ def score_pairs(
     builds the graph arrays of the next chunk while the network scores the current one,
     with one torch thread fewer than set, so the two use different cores. The result is
     the same as without it.
+    """
+    pairs, scores, _ = _score(
+        model, table, pairs=pairs, fit=fit, batch_size=batch_size, progress=progress, candidates=candidates,
+        z0_window=z0_window, pipeline=pipeline,
+    )
+    return pairs, scores
+
+
+@torch.inference_mode()
+def _score(
+    model: Model,
+    table: Timeslices,
+    *,
+    pairs: TrackPairs | None,
+    fit: TrackFit | None,
+    batch_size: int,
+    progress: bool,
+    candidates: str,
+    z0_window: int,
+    pipeline: bool | None,
+    assemble=None,
+) -> tuple[TrackPairs, np.ndarray, np.ndarray | None]:
+    """:func:`score_pairs`, plus the labels of ``assemble`` when the pipeline runs.
+
+    ``assemble(slice_track_offsets, pairs, scores)`` labels the tracks of one chunk (local
+    indices). In the pipeline it runs in a worker thread while later chunks are scored, and
+    the labels of all chunks are returned; otherwise the third value is None.
     """
     check_model_inputs(model, table)
     if pipeline is None:
@@ -148,30 +176,35 @@ def score_pairs(
         scores = _score_graphs(network, graphs, batch_size, model.device, bar)
         if bar is not None:
             bar.close()
-        return pairs, scores.cpu().numpy().astype(np.float64)
+        return pairs, scores.cpu().numpy().astype(np.float64), None
 
     size = PIPELINE_TIMESLICES
     chunks = [(lo, min(lo + size, table.n_timeslices)) for lo in range(0, table.n_timeslices, size)]
     threads = torch.get_num_threads()
     torch.set_num_threads(max(threads - 1, 1))
-    pieces = []
+    pieces, labelled = [], []
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gann-graphs") as pool:
-            upcoming = pool.submit(prepare, table.select(slice(*chunks[0])))
+        with ThreadPoolExecutor(max_workers=PIPELINE_WORKERS, thread_name_prefix="gann-graphs") as pool:
+            # Each worker keeps one chunk in preparation ahead of the one being scored.
+            upcoming = [pool.submit(prepare, table.select(slice(*chunk))) for chunk in chunks[:PIPELINE_WORKERS]]
             for index, (lo, _) in enumerate(chunks):
-                part_pairs, graphs = upcoming.result()
-                if index + 1 < len(chunks):
-                    upcoming = pool.submit(prepare, table.select(slice(*chunks[index + 1])))
+                part_pairs, graphs = upcoming.pop(0).result()
+                if index + PIPELINE_WORKERS < len(chunks):
+                    upcoming.append(pool.submit(prepare, table.select(slice(*chunks[index + PIPELINE_WORKERS]))))
                 first_track = table.slice_track_offsets[lo]
                 part_scores = _score_graphs(network, graphs, batch_size, model.device, bar)
                 pieces.append((part_pairs.track_a + first_track, part_pairs.track_b + first_track, part_scores))
+                if assemble is not None:
+                    offsets = graphs.slice_track_offsets - graphs.slice_track_offsets[0]
+                    labelled.append(pool.submit(assemble, offsets, part_pairs, part_scores.numpy().astype(np.float64)))
+            labels = np.concatenate([future.result() for future in labelled]) if assemble is not None else None
     finally:
         torch.set_num_threads(threads)
         if bar is not None:
             bar.close()
     pairs = TrackPairs(np.concatenate([a for a, _, _ in pieces]), np.concatenate([b for _, b, _ in pieces]))
     scores = torch.cat([values for _, _, values in pieces])
-    return pairs, scores.cpu().numpy().astype(np.float64)
+    return pairs, scores.cpu().numpy().astype(np.float64), labels
 
 
 def _score_graphs(network, graphs, batch_size: int, device: torch.device, bar) -> torch.Tensor:
@@ -216,10 +249,16 @@ def predict(
     """
     threshold, assembly_threshold = thresholds(model, threshold, assembly_threshold)
     assembly = model.assembly if assembly is None else assembly
-    pairs, scores = score_pairs(
-        model, table, batch_size=batch_size, progress=progress, candidates=candidates, z0_window=z0_window
+
+    def assemble(slice_track_offsets, pairs, scores):
+        return assemble_events(slice_track_offsets, pairs, scores, threshold=assembly_threshold, method=assembly)
+
+    pairs, scores, labels = _score(
+        model, table, pairs=None, fit=None, batch_size=batch_size, progress=progress, candidates=candidates,
+        z0_window=z0_window, pipeline=None, assemble=assemble,
     )
-    labels = assemble_events(table.slice_track_offsets, pairs, scores, threshold=assembly_threshold, method=assembly)
+    if labels is None:
+        labels = assemble(table.slice_track_offsets, pairs, scores)
     predicted = table.with_columns(event_pred=labels[table.hit_track_index])
     return Prediction(
         table=predicted,

@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--threshold", metavar="T", type=float, default=None,
-        help="p(same event) threshold to start with, in [0, 1] (default: the assembly threshold stored in the model, 0.5 for file scores)",
+        help="p(same event) threshold to start with, in [0, 1] for both the pair colours and the assembly (default: the assembly threshold stored in the model, 0.5 for file scores)",
     )
     parser.add_argument(
         "--screenshot", metavar="PNG", default=None,

@@ -27,7 +27,10 @@ MODELS_DIR = ROOT / "gann_core" / "models"
 # Shipped model name -> (training arguments, evaluation settings [(label, evaluate arguments)]).
 RECIPES = {
     "spd": (
-        ["--preset", "spd-10", "--n-train", "4000", "--n-test", "1000", "--final-epochs", "30", "--tune-threshold", "beat-baselines"],
+        [
+            "--preset", "spd-10", "--n-train", "4000", "--n-test", "1000", "--final-epochs", "30",
+            "--tune-threshold", "beat-baselines", "--model-set", "gat_hidden=16", "--model-set", "heads=1",
+        ],
         [
             ("SPD-like, N_ev = 10, SN = 5", ["--geometry", "spd", "--n-events", "10", "--max-tracks", "5"]),
             ("SPD-like, N_ev = 15, SN = 5", ["--geometry", "spd", "--n-events", "15", "--max-tracks", "5"]),

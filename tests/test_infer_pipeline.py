@@ -51,6 +51,12 @@ def test_predict_uses_the_pipeline_on_large_tables(model, table, monkeypatch):
     assert calls
     assert len(prediction.track_labels) == table.n_tracks
 
+    # The labels assembled chunk by chunk in the worker equal one assembly of the whole table.
+    monkeypatch.setattr(infer, "usable_cores", lambda: 1)
+    plain = predict(model, table, batch_size=2)
+    assert np.array_equal(prediction.track_labels, plain.track_labels)
+    assert np.allclose(prediction.scores, plain.scores, atol=1e-6)
+
 
 def test_pipeline_refuses_precomputed_inputs(model, table):
     with pytest.raises(ValueError, match="pipeline=True"):

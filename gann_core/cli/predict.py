@@ -76,4 +76,4 @@ def _check_threshold(threshold: float | None, option: str = "--threshold") -> No
     from gann_core.errors import ConfigError
 
     if threshold is not None and not 0.0 < threshold < 1.0:  # also rejects NaN
-        raise ConfigError(f"{option} {threshold} is invalid; use a value between 0 and 1, e.g. 0.5.")
+        raise ConfigError(f"{option} {threshold} is invalid; use a value strictly between 0 and 1, e.g. 0.5.")

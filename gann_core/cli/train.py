@@ -38,7 +38,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--gamma", type=float, default=None, help="focal loss exponent (default: 1.5)")
     parser.add_argument(
         "--tune-threshold", nargs="?", const="accuracy", default=None, choices=THRESHOLD_RULES, metavar="RULE",
-        help="choose the stored threshold on the last stage's test timeslices instead of 0.5: 'accuracy' (the default "
+        help="choose the stored pair threshold on the last stage's test timeslices instead of 0.5 (the assembly "
+        "threshold stays 0.5): 'accuracy' (the default "
         "RULE) maximises edge accuracy; 'beat-baselines' keeps 0.5 when the network beats every classical baseline "
         "there on edge precision, recall and accuracy, otherwise takes the threshold up to 0.95 where it does with "
         "the widest margin, and keeps 0.5 with a warning when there is none; 'off' keeps 0.5",
