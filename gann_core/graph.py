@@ -66,10 +66,11 @@ class GraphArrays:
     gives the table row of each hit row, or is None when the table was already in that
     order. ``edge_index`` is then exactly the band of ``hit_band`` hits on each side of a hit
     within its track (:func:`band_edges`), which the encoder uses as a fast path.
+    ``edge_index`` is None when the arrays were built with ``edges=False``.
     """
 
     hit_x: np.ndarray
-    edge_index: np.ndarray
+    edge_index: np.ndarray | None
     hit_track: np.ndarray
     track_x: np.ndarray
     pair_a: np.ndarray
@@ -106,7 +107,7 @@ class GraphArrays:
         p0, p1 = self.slice_pair_offsets[lo], self.slice_pair_offsets[hi]
         data = Data(
             x=torch.from_numpy(self.hit_x[h0:h1]),
-            edge_index=torch.from_numpy(self.edge_index[:, e0:e1] - h0),
+            edge_index=None if self.edge_index is None else torch.from_numpy(self.edge_index[:, e0:e1] - h0),
             hit_track=torch.from_numpy(self.hit_track[h0:h1] - t0),
             track_x=torch.from_numpy(self.track_x[t0:t1]),
             pair_index=torch.from_numpy(np.stack([self.pair_a[p0:p1] - t0, self.pair_b[p0:p1] - t0])),
@@ -138,6 +139,8 @@ def build_graphs(
     fit: TrackFit | None = None,
     pairs: TrackPairs | None = None,
     z0_gate_mm: float = 0.0,
+    edges: bool = True,
+    truth: bool = True,
 ) -> GraphArrays:
     """Compute HitGraph and TrackGraph arrays for every timeslice of ``table``.
 
@@ -145,7 +148,9 @@ def build_graphs(
     column. ``neighbours`` is how many hits on each side along the track a hit is joined to.
     ``z0_gate_mm`` > 0 (a model's ``ModelConfig.z0_gate_mm``) leaves the crossing features
     of pairs beyond the gate as placeholders (see :func:`~gann_core.pairs.pair_geometry`);
-    such arrays are for scoring with that model, not for training.
+    such arrays are for scoring with that model, not for training. ``edges=False`` leaves
+    out the HitGraph edge list, which only the reference ("pyg") encoder reads, and
+    ``truth=False`` the pair truth, which scoring does not need.
     """
     if use_time and not table.has_time:
         raise ValueError("use_time=True needs a 't' column (hit time in ns) in the table.")
@@ -156,14 +161,16 @@ def build_graphs(
     order = hit_radius_order(table)
     if order is not None:
         hit_x = hit_x[order]
-    edge_index = band_edges(table.hit_track_index, neighbours)
+    edge_index = band_edges(table.hit_track_index, neighbours) if edges else None
     track_x = track_features(table, fit, use_time)
     geometry = pair_geometry(fit, pairs, crossing_within_dz0_mm=z0_gate_mm if z0_gate_mm > 0 else None)
     pair_x = pair_features(geometry, use_time)
-    pair_truth = same_event(table, pairs) if table.has_truth else None
+    pair_truth = same_event(table, pairs) if truth and table.has_truth else None
 
     slice_hit_offsets = table.track_offsets[table.slice_track_offsets]
-    slice_edge_offsets = np.searchsorted(edge_index[0], slice_hit_offsets, side="left")
+    slice_edge_offsets = (
+        np.searchsorted(edge_index[0], slice_hit_offsets, side="left") if edges else np.zeros_like(slice_hit_offsets)
+    )
     # Pairs are ordered by their first track, so each timeslice's pairs are contiguous.
     slice_pair_offsets = np.searchsorted(pairs.track_a, table.slice_track_offsets, side="left")
     return GraphArrays(

@@ -155,17 +155,18 @@ def _score(
         raise ValueError("pipeline=True computes the fit and pairs per chunk; pass neither pairs nor fit.")
     pipeline = pipeline and table.n_timeslices > 0
 
+    network = model.network.eval()
+
     def prepare(part: Timeslices, part_fit: TrackFit | None = None, part_pairs: TrackPairs | None = None):
         part_fit = fit_tracks(part) if part_fit is None else part_fit
         if part_pairs is None:
             part_pairs = candidate_pairs(part, candidates, fit=part_fit, window=z0_window)
         graphs = build_graphs(
             part, use_time=model.config.use_time, neighbours=model.config.neighbours, fit=part_fit, pairs=part_pairs,
-            z0_gate_mm=model.config.z0_gate_mm,
+            z0_gate_mm=model.config.z0_gate_mm, edges=network.encoder.implementation == "pyg", truth=False,
         )
         return part_pairs, graphs
 
-    network = model.network.eval()
     bar = None
     if progress:
         from tqdm import tqdm

@@ -195,3 +195,18 @@ def test_band_encoder_and_gate_on_cuda(spd_table):
         expected = network(data)
         got = network.cuda()(data.to("cuda")).cpu()
     assert torch.allclose(got, expected, atol=1e-4)
+
+
+def test_graphs_without_edges_score_the_same(spd_table):
+    network = _network(spd_table, 20.0).eval()
+    with torch.no_grad():
+        full = network(build_graphs(spd_table).batch(0, spd_table.n_timeslices))
+        lean_graphs = build_graphs(spd_table, edges=False, truth=False)
+        lean = network(lean_graphs.batch(0, spd_table.n_timeslices))
+        assert torch.allclose(full, lean)
+        assert lean_graphs.edge_index is None
+        assert lean_graphs.pair_truth is None
+
+        network.encoder.implementation = "pyg"
+        with pytest.raises(ValueError, match="edges=True"):
+            network(lean_graphs.batch(0, spd_table.n_timeslices))

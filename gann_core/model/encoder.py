@@ -120,6 +120,10 @@ class GATEncoder(nn.Module):
         then ignores ``edge_index``; the reference still uses it.
         """
         if self.implementation == "pyg":
+            if edge_index is None:
+                raise ValueError(
+                    "the 'pyg' encoder needs the HitGraph edge list; build the graph arrays with build_graphs(edges=True)."
+                )
             h = x
             for conv in self.convs:
                 h = torch.tanh(conv(h, edge_index))
