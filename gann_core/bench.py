@@ -218,8 +218,8 @@ def time_pipelined(
     """Read the file and run :func:`gann_core.infer.predict` on it, as ``gann predict`` does.
 
     On a CPU with 2+ cores, ``predict`` builds the fit, pairs and graph arrays of the next
-    chunk in a worker thread while the network scores the current chunk, and assembles
-    finished chunks there too. The stages overlap, so only the read and the rest are timed.
+    chunk in a worker thread while the network scores and assembles the current chunk. The
+    stages overlap, so only the read and the rest are timed.
     """
     seconds = {}
     with PeakMemory() as memory:

@@ -142,8 +142,9 @@ def _score(
     """:func:`score_pairs`, plus the labels of ``assemble`` when the pipeline runs.
 
     ``assemble(slice_track_offsets, pairs, scores)`` labels the tracks of one chunk (local
-    indices). In the pipeline it runs in a worker thread while later chunks are scored, and
-    the labels of all chunks are returned; otherwise the third value is None.
+    indices). In the pipeline it runs after each chunk is scored, while the worker prepares
+    the next one, and the labels of all chunks are returned; otherwise the third value is
+    None.
     """
     check_model_inputs(model, table)
     if pipeline is None:
@@ -196,9 +197,10 @@ def _score(
                 part_scores = _score_graphs(network, graphs, batch_size, model.device, bar)
                 pieces.append((part_pairs.track_a + first_track, part_pairs.track_b + first_track, part_scores))
                 if assemble is not None:
+                    # The assembly of this chunk overlaps the worker's preparation of the next.
                     offsets = graphs.slice_track_offsets - graphs.slice_track_offsets[0]
-                    labelled.append(pool.submit(assemble, offsets, part_pairs, part_scores.numpy().astype(np.float64)))
-            labels = np.concatenate([future.result() for future in labelled]) if assemble is not None else None
+                    labelled.append(assemble(offsets, part_pairs, part_scores.numpy().astype(np.float64)))
+        labels = np.concatenate(labelled) if assemble is not None else None
     finally:
         torch.set_num_threads(threads)
         if bar is not None:
