@@ -1,8 +1,8 @@
 """Count the true pairs that the shipped models' z0 gates would leave out on the evaluation sets.
 
-The evaluation sets are those of the model cards: 1000 simulated timeslices, seed 12345,
-SPD-like with 10 and 15 collisions (up to 5 tracks each) for the SPD model, TrackML-like
-with 10 and 15 collisions (up to 4 tracks each) for the TrackML-like model. For each set
+The evaluation sets are those of the model cards, 1000 simulated timeslices each with seed
+12345. The SPD model's sets have 10 and 15 SPD-like collisions of up to 5 tracks, and the
+TrackML-like model's sets 10 and 15 TrackML-like collisions of up to 4 tracks. For each set
 this prints the gate, the fraction of all pairs inside it (the pairs the classifier
 scores), and the true pairs outside it.
 

@@ -143,7 +143,7 @@ def _score(
 
     ``assemble(slice_track_offsets, pairs, scores)`` labels the tracks of one chunk (local
     indices). In the pipeline it runs after each chunk is scored, while the worker prepares
-    the next one, and the labels of all chunks are returned; otherwise the third value is
+    the next one, and the labels of all chunks are returned. Otherwise the third value is
     None.
     """
     check_model_inputs(model, table)
