@@ -138,7 +138,7 @@ def test_non_finite_coordinates(write_parquet, hit_columns, bad_value):
         read_timeslices(write_parquet(columns))
 
     message = str(raised.value)
-    assert "column 'z' has 3 rows with NaN or infinite values" in message
+    assert "column 'z' has NaN or infinite values in 3 rows" in message
     assert "first: row 7" in message
 
 
@@ -156,7 +156,7 @@ def test_nan_track_id(write_parquet, hit_columns):
     track_id = columns["track_id"].astype(np.float64)
     track_id[2] = np.nan
     columns["track_id"] = track_id
-    with pytest.raises(InputFileError, match=r"column 'track_id' has 1 rows that are NaN.*row 2, value nan"):
+    with pytest.raises(InputFileError, match=r"column 'track_id' has NaN, infinite or non-whole values in 1 row \(first: row 2, value nan"):
         read_timeslices(write_parquet(columns))
 
 
@@ -181,7 +181,7 @@ def test_nan_event_id(write_parquet, hit_columns):
 def test_fractional_track_id(write_parquet, hit_columns):
     columns = dict(hit_columns)
     columns["track_id"] = columns["track_id"] + 0.5
-    with pytest.raises(InputFileError, match="not whole numbers"):
+    with pytest.raises(InputFileError, match="non-whole values"):
         read_timeslices(write_parquet(columns))
 
 
@@ -200,7 +200,7 @@ def test_non_finite_time(write_parquet, hit_columns):
     t = np.linspace(0.0, 10.0, len(columns["x"]))
     t[13] = np.inf
     columns["t"] = t
-    with pytest.raises(InputFileError, match=r"column 't' has 1 rows with NaN or infinite values \(first: row 13"):
+    with pytest.raises(InputFileError, match=r"column 't' has NaN or infinite values in 1 row \(first: row 13"):
         read_timeslices(write_parquet(columns))
 
 

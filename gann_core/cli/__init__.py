@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from gann_core.errors import GannError
@@ -41,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return int(args.run(args) or 0)
+    except BrokenPipeError:
+        # The reader of stdout stopped early (as `gann info FILE | head` does); that is not
+        # an error of the command. Point stdout at /dev/null so the exit does not flush
+        # into the closed pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (GannError, TimesliceError, OSError, FloatingPointError) as error:
         if args.verbose:
             raise

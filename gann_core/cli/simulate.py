@@ -27,6 +27,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gann_core.errors import ConfigError
+
+    if args.timeslices < 1:
+        raise ConfigError(f"-n/--timeslices {args.timeslices} is invalid; give the number of timeslices to simulate, 1 or more.")
     config = simulation_config(args)
     check_output_path(args.output)
 

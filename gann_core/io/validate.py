@@ -184,7 +184,7 @@ def check_hit_values(columns: Mapping[str, np.ndarray], source: str) -> None:
         if len(bad_rows):
             unit = "ns" if name == "t" else "mm"
             raise InputFileError(
-                f"{source}: column '{name}' has {len(bad_rows)} rows with NaN or infinite values "
+                f"{source}: column '{name}' has NaN or infinite values in {_rows(len(bad_rows))} "
                 f"(first: row {bad_rows[0]}, value {values[bad_rows[0]]}), so drop those hits or give them "
                 f"a finite value in {unit}."
             )
@@ -198,7 +198,7 @@ def check_hit_values(columns: Mapping[str, np.ndarray], source: str) -> None:
         bad_rows = np.flatnonzero(~np.isfinite(values) | (values != np.round(values)))
         if len(bad_rows):
             raise InputFileError(
-                f"{source}: column '{name}' has {len(bad_rows)} rows that are NaN, infinite or not whole numbers "
+                f"{source}: column '{name}' has NaN, infinite or non-whole values in {_rows(len(bad_rows))} "
                 f"(first: row {bad_rows[0]}, value {values[bad_rows[0]]}), so store whole-number ids."
             )
 
@@ -300,3 +300,8 @@ def check_min_hits(min_hits: int) -> None:
     """Raise :class:`ConfigError` unless ``min_hits`` is a positive integer."""
     if isinstance(min_hits, bool) or not isinstance(min_hits, (int, np.integer)) or min_hits < 1:
         raise ConfigError(f"min_hits must be a positive integer (3 for the helix fit), got {min_hits!r}.")
+
+
+def _rows(count: int) -> str:
+    """'1 row' or 'N rows'."""
+    return f"{count} row" if count == 1 else f"{count} rows"
