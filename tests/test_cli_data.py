@@ -86,7 +86,7 @@ def test_simulate_zero_timeslices(tmp_path, capsys):
     rc = main(["simulate", "-n", "0", "-o", str(tmp_path / "sim.parquet")])
 
     assert rc == 2
-    _assert_one_line_error(capsys.readouterr(), "simulate", "n_timeslices")
+    _assert_one_line_error(capsys.readouterr(), "simulate", "-n/--timeslices 0 is invalid")
     assert list(tmp_path.iterdir()) == []
 
 
