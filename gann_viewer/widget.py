@@ -103,6 +103,11 @@ class InspectorWidget(QWidget):
         self._defaults_scorer: Scorer | None = None
         self._last_scorer: Scorer | None = None
         self._updating = False
+        # A scoring worker may finish after napari deleted this widget (the dock was closed),
+        # and its callbacks must then not touch the deleted Qt objects. The flag lives in a
+        # dict that the lambda holds, because no method of a deleted widget can be relied on.
+        lifetime = self._lifetime = {"alive": True}
+        self.destroyed.connect(lambda *_: lifetime.update(alive=False))
 
         self._build_ui()
         self.viewer.layers.events.inserted.connect(self._on_layer_inserted)
@@ -437,11 +442,15 @@ class InspectorWidget(QWidget):
             self.select_track(row if row >= 0 else None)
 
     def _on_step(self, step: tuple[int, str]) -> None:
+        if not self._lifetime["alive"]:
+            return
         index, name = step
         self.progress.setValue(index)
         self._set_status(f"{name}…")
 
     def _on_scored(self, request: int, scorer: Scorer, scored: ScoredTimeslice) -> None:
+        if not self._lifetime["alive"]:
+            return
         if request != self._request or self.layers is None:
             return  # a newer request replaced this one
         self.progress.setValue(len(SCORING_STEPS))
@@ -472,7 +481,7 @@ class InspectorWidget(QWidget):
         self._fit_width()
 
     def _on_score_error(self, request: int, error: Exception) -> None:
-        if request != self._request:
+        if not self._lifetime["alive"] or request != self._request:
             return
         # Scores of an earlier scorer would now be mistaken for this one's, so drop them.
         self._clear_scores()

@@ -266,3 +266,32 @@ def test_second_file_replaces_pair_layers(inspector, prediction_file):
     for layer in first_pairs:
         assert layer not in inspector.viewer.layers
     assert all(layer in inspector.viewer.layers for layer in inspector.layers.pairs.values())
+
+
+def test_closing_widget_while_scoring(make_napari_viewer, qtbot, timeslice_file, model_path, monkeypatch):
+    import threading
+
+    from gann_viewer import widget as widget_module
+
+    release = threading.Event()
+    real_steps = widget_module.scoring_steps
+
+    def held_steps(*args, **kwargs):
+        # Score as usual, but hold the result back until the test has deleted the widget.
+        scored = yield from real_steps(*args, **kwargs)
+        release.wait(30)
+        return scored
+
+    monkeypatch.setattr(widget_module, "scoring_steps", held_steps)
+    viewer = make_napari_viewer()
+    widget = InspectorWidget(viewer, use_threads=True, scorer=Scorer("path", str(model_path)))
+    viewer.open(str(timeslice_file), plugin="gann")
+    worker = widget.worker
+    lifetime = widget._lifetime
+
+    # Delete the widget as napari does when its dock is closed, then let the worker finish.
+    widget.deleteLater()
+    qtbot.waitUntil(lambda: not lifetime["alive"], timeout=10000)
+    with qtbot.waitSignal(worker.finished, timeout=30000):
+        release.set()
+    qtbot.wait(100)  # deliver the worker's queued "returned" signal to the callback
