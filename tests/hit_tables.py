@@ -41,3 +41,28 @@ def make_hit_columns(
         "timeslice_id": (track_index // tracks_per_timeslice).astype(np.int64),
         "hit_id": np.arange(n_hits, dtype=np.int64),
     }
+
+
+def random_radius_tracks(seed: int, n_tracks: int, max_hits: int, timeslice_of_track) -> "Timeslices":
+    """Build helix-free tracks of 3..``max_hits`` hits at random radii, angles and z.
+
+    ``timeslice_of_track`` maps the array of track numbers to their timeslice ids. Within a
+    track the hits are not in order of r, so code that needs that order has to sort.
+    """
+    from gann_core.table import Timeslices
+
+    rng = np.random.default_rng(seed)
+    hits = rng.integers(3, max_hits + 1, size=n_tracks)
+    track = np.repeat(np.arange(n_tracks), hits)
+    n = len(track)
+    radius = rng.uniform(100.0, 900.0, size=n)
+    angle = rng.uniform(-np.pi, np.pi, size=n)
+    return Timeslices.from_columns(
+        {
+            "x": radius * np.cos(angle),
+            "y": radius * np.sin(angle),
+            "z": rng.normal(size=n) * 300.0,
+            "track_id": track,
+            "timeslice_id": np.asarray(timeslice_of_track(track), dtype=np.int64),
+        }
+    )

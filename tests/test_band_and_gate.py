@@ -16,25 +16,12 @@ from gann_core.pairs import all_pairs, pair_geometry, same_event
 from gann_core.simulate import SimulationConfig, simulate_timeslices
 from gann_core.table import Timeslices
 from gann_core.train import loop
+from hit_tables import random_radius_tracks
 
 
 def _unsorted_tracks(seed: int, n_tracks: int = 30) -> Timeslices:
     """Tracks of 3..20 hits at random radii in random row order, in three timeslices."""
-    rng = np.random.default_rng(seed)
-    hits = rng.integers(3, 21, size=n_tracks)
-    track = np.repeat(np.arange(n_tracks), hits)
-    n = len(track)
-    radius = rng.uniform(100.0, 900.0, size=n)
-    angle = rng.uniform(-np.pi, np.pi, size=n)
-    return Timeslices.from_columns(
-        {
-            "x": radius * np.cos(angle),
-            "y": radius * np.sin(angle),
-            "z": rng.normal(size=n) * 300.0,
-            "track_id": track,
-            "timeslice_id": track % 3,
-        }
-    )
+    return random_radius_tracks(seed, n_tracks, 20, lambda track: track % 3)
 
 
 def _randomised_encoder(in_features, heads, dtype):

@@ -15,6 +15,7 @@ from gann_core.model.encoder import (
 )
 from gann_core.simulate import SimulationConfig, simulate_timeslices
 from gann_core.table import Timeslices
+from hit_tables import random_radius_tracks
 
 #: Largest difference allowed in float32. Parameter gradients are sums over thousands of
 #: hits, so for them the bound scales with the gradient's largest value (at least 1).
@@ -32,21 +33,7 @@ def _assert_close(fast, reference, tolerance, name=""):
 
 def _random_tracks(seed: int, n_tracks: int = 40) -> Timeslices:
     """Helix-free random hits: tracks of 3..35 hits with random radii, in two timeslices."""
-    rng = np.random.default_rng(seed)
-    hits = rng.integers(3, 36, size=n_tracks)
-    track = np.repeat(np.arange(n_tracks), hits)
-    n = len(track)
-    radius = rng.uniform(100.0, 900.0, size=n)
-    angle = rng.uniform(-np.pi, np.pi, size=n)
-    return Timeslices.from_columns(
-        {
-            "x": radius * np.cos(angle),
-            "y": radius * np.sin(angle),
-            "z": rng.normal(size=n) * 300.0,
-            "track_id": track,
-            "timeslice_id": (track >= n_tracks // 2).astype(np.int64),
-        }
-    )
+    return random_radius_tracks(seed, n_tracks, 35, lambda track: track >= n_tracks // 2)
 
 
 def _encoder_inputs(seed: int, neighbours: int, in_features: int = 7, dtype=torch.float32):
