@@ -20,6 +20,23 @@ def add_model_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_threshold_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--threshold`` and ``--assembly-threshold`` (see :func:`gann_core.infer.thresholds`)."""
+    parser.add_argument(
+        "--threshold", type=float, default=None,
+        help="p(same event) threshold for pairs, and for the assembly unless --assembly-threshold is given "
+        "(default: the thresholds stored in the model)",
+    )
+    parser.add_argument("--assembly-threshold", type=float, default=None, help="threshold of the event assembly (default: see --threshold)")
+
+
+def check_thresholds(args: argparse.Namespace) -> None:
+    """Reject a ``--threshold`` or ``--assembly-threshold`` outside (0, 1), NaN included."""
+    for option, value in (("--threshold", args.threshold), ("--assembly-threshold", args.assembly_threshold)):
+        if value is not None and not 0.0 < value < 1.0:
+            raise ConfigError(f"{option} {value} is invalid; use a value strictly between 0 and 1, e.g. 0.5.")
+
+
 # Command-line option (argparse dest) -> SimulationConfig field it overrides.
 SIMULATION_OPTIONS = {
     "n_events": "n_events",

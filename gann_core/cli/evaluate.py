@@ -8,11 +8,12 @@ from gann_core.cli._common import (
     SIMULATION_OPTIONS,
     add_model_argument,
     add_simulation_arguments,
+    add_threshold_arguments,
+    check_thresholds,
     describe_simulation,
     logger,
     simulation_config,
 )
-from gann_core.cli.predict import _check_threshold
 
 TIMESLICES_DEFAULT = 1000
 SEED_DEFAULT = 12345
@@ -28,12 +29,7 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("input", nargs="?", help="timeslice parquet file with event_id (default: simulate)")
     add_model_argument(parser)
-    parser.add_argument(
-        "--threshold", type=float, default=None,
-        help="p(same event) threshold for pairs, and for the assembly unless --assembly-threshold is given "
-        "(default: the thresholds stored in the model)",
-    )
-    parser.add_argument("--assembly-threshold", type=float, default=None, help="threshold of the event assembly (default: see --threshold)")
+    add_threshold_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--device", default="auto", help="'auto' (default), 'cpu' or 'cuda'")
     add_simulation_arguments(parser, n_default=TIMESLICES_DEFAULT, seed_default=SEED_DEFAULT)
@@ -45,8 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from gann_core.model.saved import Model
     from gann_core.train.loop import choose_device
 
-    _check_threshold(args.threshold)
-    _check_threshold(args.assembly_threshold, "--assembly-threshold")
+    check_thresholds(args)
     model = Model.load(args.model, device=choose_device(args.device))
     if args.input:
         from gann_core.io import read_timeslices

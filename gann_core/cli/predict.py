@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from gann_core.cli._common import add_model_argument
+from gann_core.cli._common import add_model_argument, add_threshold_arguments, check_thresholds
 
 
 def add_parser(subparsers) -> None:
+    from gann_core.candidates import CANDIDATE_RULES, DEFAULT_Z0_WINDOW
+
     parser = subparsers.add_parser(
         "predict",
         help="assign every track to a collision",
@@ -17,18 +19,16 @@ def add_parser(subparsers) -> None:
     parser.add_argument("input", help="timeslice parquet file")
     parser.add_argument("-o", "--output", required=True, help="predictions parquet file to write")
     add_model_argument(parser)
-    parser.add_argument(
-        "--threshold", type=float, default=None,
-        help="p(same event) threshold for pairs, and for the assembly unless --assembly-threshold is given "
-        "(default: the thresholds stored in the model)",
-    )
-    parser.add_argument("--assembly-threshold", type=float, default=None, help="threshold of the event assembly (default: see --threshold)")
+    add_threshold_arguments(parser)
     parser.add_argument("--assembly", choices=("average", "components"), default=None, help="event assembly (default: the model's)")
     parser.add_argument(
-        "--candidates", choices=("all", "z0-window"), default="all",
+        "--candidates", choices=CANDIDATE_RULES, default="all",
         help="pairs to score: all pairs within a timeslice (default), or each track against its nearest tracks in fitted z0 (for large timeslices)",
     )
-    parser.add_argument("--z0-window", type=int, default=16, help="with --candidates z0-window: tracks on each side in z0 order (default: 16)")
+    parser.add_argument(
+        "--z0-window", type=int, default=DEFAULT_Z0_WINDOW,
+        help=f"with --candidates z0-window: tracks on each side in z0 order (default: {DEFAULT_Z0_WINDOW})",
+    )
     parser.add_argument("--batch-size", type=int, default=256, help="timeslices per network call (default: 256)")
     parser.add_argument("--device", default="auto", help="'auto' (default), 'cpu' or 'cuda'")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -42,8 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from gann_core.train.loop import choose_device
 
     check_output_path(args.output)
-    _check_threshold(args.threshold)
-    _check_threshold(args.assembly_threshold, "--assembly-threshold")
+    check_thresholds(args)
     _check_positive("--batch-size", args.batch_size)
     _check_positive("--z0-window", args.z0_window)
     model = Model.load(args.model, device=choose_device(args.device))
@@ -70,10 +69,3 @@ def _check_positive(option: str, value: int) -> None:
 
     if value < 1:
         raise ConfigError(f"{option} {value} is invalid; use an integer of 1 or more.")
-
-
-def _check_threshold(threshold: float | None, option: str = "--threshold") -> None:
-    from gann_core.errors import ConfigError
-
-    if threshold is not None and not 0.0 < threshold < 1.0:  # also rejects NaN
-        raise ConfigError(f"{option} {threshold} is invalid; use a value strictly between 0 and 1, e.g. 0.5.")
