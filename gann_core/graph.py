@@ -41,6 +41,8 @@ PAIR_FEATURES = (
     "log_r_cross", "log_circle_gap",
 )
 PAIR_TIME_FEATURES = ("log_dt0",)
+#: Column of log(|Δz0| + floor) among the pair features, with or without time.
+LOG_DZ0_COLUMN = PAIR_FEATURES.index("log_dz0")
 
 #: Floor inside the logarithms of pair features, in the feature's unit (mm or ns).
 LOG_FLOOR = 1e-3

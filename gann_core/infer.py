@@ -175,7 +175,7 @@ def _score(
         bar = tqdm(total=table.n_timeslices, unit="timeslice", desc="scoring")
     if not pipeline:
         pairs, graphs = prepare(table, fit, pairs)
-        scores = _score_graphs(network, graphs, batch_size, model.device, bar)
+        scores = score_graph_arrays(network, graphs, batch_size, model.device, bar)
         if bar is not None:
             bar.close()
         return pairs, scores.cpu().numpy().astype(np.float64), None
@@ -194,7 +194,7 @@ def _score(
                 if index + PIPELINE_WORKERS < len(chunks):
                     upcoming.append(pool.submit(prepare, table.select(slice(*chunks[index + PIPELINE_WORKERS]))))
                 first_track = table.slice_track_offsets[lo]
-                part_scores = _score_graphs(network, graphs, batch_size, model.device, bar)
+                part_scores = score_graph_arrays(network, graphs, batch_size, model.device, bar)
                 pieces.append((part_pairs.track_a + first_track, part_pairs.track_b + first_track, part_scores))
                 if assemble is not None:
                     # The assembly of this chunk overlaps the worker's preparation of the next.
@@ -210,8 +210,12 @@ def _score(
     return pairs, scores.cpu().numpy().astype(np.float64), labels
 
 
-def _score_graphs(network, graphs, batch_size: int, device: torch.device, bar) -> torch.Tensor:
-    """Scores of every pair of ``graphs`` as one tensor on ``device`` (no host synchronisation)."""
+def score_graph_arrays(network, graphs, batch_size: int, device: torch.device, bar=None) -> torch.Tensor:
+    """Score every pair of ``graphs`` with ``network`` as it is (call ``eval()`` first).
+
+    Returns one tensor on ``device``, filled without host synchronisation. ``bar`` (a tqdm
+    bar or None) advances by the timeslices of each batch.
+    """
     scores = torch.empty(graphs.n_pairs, device=device)
     first_pair = graphs.slice_pair_offsets[0]
     for data in graphs.batches(batch_size):

@@ -11,7 +11,7 @@ from torch import nn
 from torch_geometric.data import Data
 
 from gann_core.errors import ConfigError
-from gann_core.graph import LOG_FLOOR, GraphArrays, feature_names
+from gann_core.graph import LOG_DZ0_COLUMN, LOG_FLOOR, GraphArrays, feature_names
 from gann_core.model.classifier import PairClassifier
 from gann_core.model.encoder import GATEncoder
 
@@ -133,8 +133,7 @@ class GANN(nn.Module):
         """
         if self.config.z0_gate_mm <= 0:
             return None
-        column = feature_names(self.config.use_time)["pair"].index("log_dz0")
-        return data.pair_x[:, column] <= math.log(self.config.z0_gate_mm + LOG_FLOOR)
+        return data.pair_x[:, LOG_DZ0_COLUMN] <= math.log(self.config.z0_gate_mm + LOG_FLOOR)
 
     def forward(self, data: Data) -> torch.Tensor:
         """Return one logit of p(same event) per pair in ``data.pair_index``."""

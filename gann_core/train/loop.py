@@ -21,7 +21,8 @@ import torch
 import torch.distributed as dist
 
 from gann_core.errors import ConfigError, InputFileError, ModelFileError
-from gann_core.graph import LOG_FLOOR, GraphArrays, build_graphs, feature_names
+from gann_core.graph import LOG_DZ0_COLUMN, LOG_FLOOR, GraphArrays, build_graphs
+from gann_core.infer import score_graph_arrays
 from gann_core.loss import balanced_focal_loss
 from gann_core.metrics import edge_metrics
 from gann_core.model.network import GANN
@@ -130,14 +131,9 @@ def _derived_seed(seed: int, stage: int, split: int) -> int:
 
 @torch.no_grad()
 def score_graphs(network: GANN, graphs: GraphArrays, batch_size: int, device: torch.device) -> np.ndarray:
-    """p(same event) for every pair of ``graphs`` (scores stay on the device until the end)."""
+    """p(same event) for every pair of ``graphs``, with the network in evaluation mode."""
     network.eval()
-    scores = torch.empty(graphs.n_pairs, device=device)
-    for data in graphs.batches(batch_size):
-        data = data.to(device)
-        lo = data.pair_offset
-        scores[lo : lo + data.pair_index.shape[1]] = torch.sigmoid(network(data))
-    return scores.cpu().numpy()
+    return score_graph_arrays(network, graphs, batch_size, device).cpu().numpy()
 
 
 def train(
@@ -316,8 +312,7 @@ def z0_gate(graphs: GraphArrays, factor: float) -> float:
     """
     if factor <= 0 or graphs.pair_truth is None or not graphs.pair_truth.any():
         return 0.0
-    column = feature_names(False)["pair"].index("log_dz0")
-    dz0 = np.exp(graphs.pair_x[graphs.pair_truth, column].astype(np.float64)) - LOG_FLOOR
+    dz0 = np.exp(graphs.pair_x[graphs.pair_truth, LOG_DZ0_COLUMN].astype(np.float64)) - LOG_FLOOR
     return float(factor * np.quantile(dz0, 0.999))
 
 
