@@ -89,13 +89,9 @@ def fit_tracks(table: Timeslices, *, min_sigma_mm: float = 0.01) -> TrackFit:
     z = table.columns["z"]
     offsets = table.track_offsets
     starts = offsets[:-1]
-    counts = np.diff(offsets)
-    n_hits = counts.astype(np.float64)
+    n_hits = np.diff(offsets).astype(np.float64)
     hit_track = table.hit_track_index
-
-    def per_hit(values: np.ndarray) -> np.ndarray:
-        # Tracks are contiguous runs of rows, so repeating is a faster gather than [hit_track].
-        return np.repeat(values, counts)
+    per_hit = table.per_hit
 
     def track_sum(values: np.ndarray) -> np.ndarray:
         return np.add.reduceat(values, starts) if len(values) else np.zeros(0)

@@ -198,12 +198,8 @@ def hit_features(table: Timeslices, fit: TrackFit, use_time: bool) -> np.ndarray
     x, y, z = table.columns["x"], table.columns["y"], table.columns["z"]
     track = table.hit_track_index
     starts = table.track_offsets[:-1]
-    counts = np.diff(table.track_offsets)
-    n_hits = counts.astype(np.float64)
-
-    def per_hit(values):
-        # Tracks are contiguous runs of rows, so repeating is a faster gather than [track].
-        return np.repeat(values, counts)
+    n_hits = table.hits_per_track.astype(np.float64)
+    per_hit = table.per_hit
 
     def track_mean(values):
         return per_hit(np.add.reduceat(values, starts) / n_hits)

@@ -91,29 +91,14 @@ def pair_geometry(fit: TrackFit, pairs: TrackPairs, *, crossing_within_dz0_mm: f
         dt0 = np.abs(fit.t0[a] - fit.t0[b])
 
     if crossing_within_dz0_mm is None:
-        near = slice(None)
+        dz_cross, dz_cross_significance, r_cross, circle_gap = _crossing(fit, a, b, sigma_z0)
     else:
         near = np.flatnonzero(dz0 <= crossing_within_dz0_mm)
-        a, b = a[near], b[near]
-    xa, ya = _crossing_points(fit, a, b)
-    xb, yb = _crossing_points(fit, b, a)
-    x_mid, y_mid = (xa + xb) / 2, (ya + yb) / 2
-    za = fit.z_at(a, xa, ya)
-    zb = fit.z_at(b, xb, yb)
-
-    # The crossing z inherits the z0 error plus cot θ times the error of the crossing point.
-    # σ(d0) is used as the error of the crossing point.
-    sigma_cross = np.sqrt(
-        sigma_z0[near] ** 2
-        + (fit.cot_theta[a] * fit.sigma_d0[a]) ** 2
-        + (fit.cot_theta[b] * fit.sigma_d0[b]) ** 2
-    )
-    dz_cross, dz_cross_significance = dz0.copy(), dz0_significance.copy()
-    r_cross, circle_gap = np.zeros_like(dz0), np.zeros_like(dz0)
-    dz_cross[near] = np.abs(za - zb)
-    dz_cross_significance[near] = dz_cross[near] / sigma_cross
-    r_cross[near] = np.hypot(x_mid, y_mid)
-    circle_gap[near] = np.hypot(xa - xb, ya - yb)
+        dz_cross, dz_cross_significance = dz0.copy(), dz0_significance.copy()
+        r_cross, circle_gap = np.zeros_like(dz0), np.zeros_like(dz0)
+        dz_cross[near], dz_cross_significance[near], r_cross[near], circle_gap[near] = _crossing(
+            fit, a[near], b[near], sigma_z0[near]
+        )
     return PairGeometry(
         dz0=dz0,
         dz0_significance=dz0_significance,
@@ -123,6 +108,22 @@ def pair_geometry(fit: TrackFit, pairs: TrackPairs, *, crossing_within_dz0_mm: f
         circle_gap=circle_gap,
         dt0=dt0,
     )
+
+
+def _crossing(fit: TrackFit, a: np.ndarray, b: np.ndarray, sigma_z0: np.ndarray) -> tuple[np.ndarray, ...]:
+    """|Δz| at the crossing nearest the beam line, its significance, its radius and the circle gap."""
+    xa, ya = _crossing_points(fit, a, b)
+    xb, yb = _crossing_points(fit, b, a)
+    dz_cross = np.abs(fit.z_at(a, xa, ya) - fit.z_at(b, xb, yb))
+
+    # The crossing z inherits the z0 error plus cot θ times the error of the crossing point.
+    # σ(d0) is used as the error of the crossing point.
+    sigma_cross = np.sqrt(
+        sigma_z0**2 + (fit.cot_theta[a] * fit.sigma_d0[a]) ** 2 + (fit.cot_theta[b] * fit.sigma_d0[b]) ** 2
+    )
+    r_cross = np.hypot((xa + xb) / 2, (ya + yb) / 2)
+    circle_gap = np.hypot(xa - xb, ya - yb)
+    return dz_cross, dz_cross / sigma_cross, r_cross, circle_gap
 
 
 def _crossing_points(fit: TrackFit, own: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -116,6 +116,14 @@ class Timeslices:
     def hits_per_track(self) -> np.ndarray:
         return np.diff(self.track_offsets)
 
+    def per_hit(self, track_values: np.ndarray) -> np.ndarray:
+        """Spread one value per track to every hit of that track.
+
+        Tracks are contiguous runs of rows, so this repeats each value instead of gathering
+        ``track_values[hit_track_index]``, which is slower.
+        """
+        return np.repeat(track_values, self.hits_per_track)
+
     @property
     def tracks_per_timeslice(self) -> np.ndarray:
         return np.diff(self.slice_track_offsets)
