@@ -26,8 +26,6 @@ DEFAULT_BATCH_SIZE = 256
 #: Timeslices per chunk of pipelined scoring (see :func:`score_pairs`). Of 64, 128 and 256
 #: tried on 2 CPU cores with SPD-like timeslices, 64 and 128 scored fastest.
 PIPELINE_TIMESLICES = 128
-#: Worker threads that prepare chunks ahead of the one the network scores.
-PIPELINE_WORKERS = 1
 
 
 @dataclass(frozen=True)
@@ -186,13 +184,12 @@ def _score(
     torch.set_num_threads(max(threads - 1, 1))
     pieces, labelled = [], []
     try:
-        with ThreadPoolExecutor(max_workers=PIPELINE_WORKERS, thread_name_prefix="gann-graphs") as pool:
-            # Each worker keeps one chunk in preparation ahead of the one being scored.
-            upcoming = [pool.submit(prepare, table.select(slice(*chunk))) for chunk in chunks[:PIPELINE_WORKERS]]
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gann-graphs") as pool:
+            upcoming = pool.submit(prepare, table.select(slice(*chunks[0])))
             for index, (lo, _) in enumerate(chunks):
-                part_pairs, graphs = upcoming.pop(0).result()
-                if index + PIPELINE_WORKERS < len(chunks):
-                    upcoming.append(pool.submit(prepare, table.select(slice(*chunks[index + PIPELINE_WORKERS]))))
+                part_pairs, graphs = upcoming.result()
+                if index + 1 < len(chunks):
+                    upcoming = pool.submit(prepare, table.select(slice(*chunks[index + 1])))
                 first_track = table.slice_track_offsets[lo]
                 part_scores = score_graph_arrays(network, graphs, batch_size, model.device, bar)
                 pieces.append((part_pairs.track_a + first_track, part_pairs.track_b + first_track, part_scores))

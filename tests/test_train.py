@@ -165,10 +165,10 @@ def test_beat_baselines_threshold_on_hand_made_scores(monkeypatch):
     final = _stage_with_scores(monkeypatch, truth, baseline)
 
     threshold, figures = loop.beat_baselines_threshold(final, scores, 0.5)
-    # From 0.52 (a pair counts when its score is above the threshold) to below 0.58 the
-    # network has 4 of 5 (P 0.8, R 1, A 7/8) against the baseline's 0.75 / 0.75 / 6/8; from
-    # 0.58 it has 3 of 4 (P 0.75, R 0.75), which only ties the baseline. The margin is
-    # largest in the first range, and its lowest grid point is taken.
+    # A pair counts when its score is above the threshold. From 0.52 to below 0.58 the
+    # network has 4 of 5 (P 0.8, R 1, A 7/8) against the baseline's 0.75 / 0.75 / 6/8.
+    # From 0.58 it has 3 of 4 (P 0.75, R 0.75), which only ties the baseline. So the margin
+    # is largest in the first range, and its lowest grid point is taken.
     assert threshold == pytest.approx(0.52)
     assert figures["network"] == pytest.approx({"precision": 0.8, "recall": 1.0, "accuracy": 0.875})
     assert figures["baselines"]["z0"]["precision"] == pytest.approx(0.75)

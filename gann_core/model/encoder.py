@@ -268,8 +268,8 @@ def _band_blocks(hit_track: torch.Tensor, block_nodes: int | None) -> list[tuple
     n = hit_track.shape[0]
     if block_nodes is None or n <= block_nodes:
         return [(0, n)]
-    wanted = torch.arange(block_nodes, n, block_nodes, device=hit_track.device)
-    cuts = torch.searchsorted(hit_track, hit_track[wanted], side="left").unique().tolist()
+    requested = torch.arange(block_nodes, n, block_nodes, device=hit_track.device)
+    cuts = torch.searchsorted(hit_track, hit_track[requested], side="left").unique().tolist()
     bounds = [0] + [cut for cut in cuts if 0 < cut < n] + [n]
     return list(zip(bounds[:-1], bounds[1:]))
 

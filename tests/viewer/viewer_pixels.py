@@ -15,5 +15,5 @@ def colors_present(image: np.ndarray, colors: np.ndarray, tolerance: int = 6) ->
     """For each RGBA float colour, whether some pixel of ``image`` matches it within ``tolerance`` per channel."""
     rgb = np.ascontiguousarray(image[..., :3]).reshape(-1, 3).astype(np.int16)
     pixels = np.unique(rgb, axis=0)
-    wanted = np.round(np.asarray(colors)[:, :3] * 255).astype(np.int16)
-    return np.array([np.any(np.all(np.abs(pixels - color) <= tolerance, axis=1)) for color in wanted])
+    expected = np.round(np.asarray(colors)[:, :3] * 255).astype(np.int16)
+    return np.array([np.any(np.all(np.abs(pixels - color) <= tolerance, axis=1)) for color in expected])
