@@ -23,8 +23,9 @@ logger = logging.getLogger(__name__)
 
 #: Timeslices per network call in inference; large batches amortise Python overhead.
 DEFAULT_BATCH_SIZE = 256
-#: Timeslices per chunk of pipelined scoring (see :func:`score_pairs`). Of 64, 128 and 256
-#: tried on 2 CPU cores with SPD-like timeslices, 64 and 128 scored fastest.
+#: Timeslices per chunk of pipelined scoring (see :func:`score_pairs`).
+#: NOTE: chosen by timing chunks of 64, 128 and 256 SPD-like timeslices on 2 CPU cores in
+#: a one-off script, not the benchmark suite; other machines may prefer another size.
 PIPELINE_TIMESLICES = 128
 
 
