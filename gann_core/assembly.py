@@ -141,82 +141,156 @@ def _component_groups(
 def _average_linkage_groups(
     slice_track_offsets: np.ndarray, pairs: TrackPairs, scores: np.ndarray, threshold: float
 ) -> np.ndarray:
-    """Average-linkage clusters on d = 1 − p, one scipy ``linkage`` call per timeslice.
+    """Average-linkage clusters on d = 1 − p, found component by component.
 
-    The dendrograms are cut for all timeslices at once. Every merge whose height (mean
-    distance) is below 1 − threshold links its two children to the new node. The connected
-    components of those links, restricted to the tracks, are the clusters.
-    Average linkage has no inversions (a merge is never lower than the merges below it),
-    so this equals stopping the agglomeration at the first merge with mean p <= threshold.
+    Two clusters merge only when their mean score is above the threshold, so at least one
+    pair between them scores above it. Every cluster therefore lies inside one connected
+    component of the pairs with p > threshold (the ``"components"`` groups), and merges in
+    one component never change the mean scores inside another. So:
+
+    * a component whose tracks are all joined pairwise above the threshold (any component
+      of one or two tracks, and most true collisions) is one cluster, as every merge inside
+      it has a mean score above the threshold;
+    * every other component gets its own scipy ``linkage`` call, on the distances among its
+      tracks only (pairs that are not candidates count as d = 1).
+
+    The dendrograms are cut at once: every merge with mean distance below 1 − threshold
+    links its two children to the new node, and the connected components of those links,
+    restricted to the tracks, are the clusters. Average linkage has no inversions (a merge
+    is never lower than the merges below it), so this equals stopping the agglomeration at
+    the first merge with mean p ≤ threshold. Components keep the cost of a timeslice with
+    many collisions near linear in its tracks, where one call per timeslice grows with the
+    square of its tracks. Small components are agglomerated together, as padded arrays
+    (:func:`_average_linkage_batched`), since a scipy call costs about 25 µs even for three
+    tracks.
+
+    NOTE: a pair listed twice keeps only one of its scores in the mean scores, and which
+    one is unspecified; ``"components"`` instead joins the tracks when either score passes.
     """
-    condensed, condensed_offsets = _condensed_distances(slice_track_offsets, pairs, scores)
-    counts = np.diff(slice_track_offsets)
     n_tracks = int(slice_track_offsets[-1])
-    clustered = np.flatnonzero(counts > 1)
-    if len(clustered) == 0:
-        return np.arange(n_tracks, dtype=np.int64)
-
-    trees = [
-        scipy.cluster.hierarchy.linkage(
-            condensed[condensed_offsets[position] : condensed_offsets[position + 1]], method="average"
-        )
-        for position in clustered
-    ]
-    merges = np.concatenate(trees)
-
-    # Node numbering: tracks keep their table position, and merge row r of the joined
-    # linkage matrices becomes node n_tracks + r. Within one slice of n tracks, scipy numbers
-    # the tracks 0..n−1 and its own merge row k as n + k.
-    rows_per_slice = counts[clustered] - 1
-    n = np.repeat(counts[clustered], rows_per_slice)
-    track_start = np.repeat(slice_track_offsets[clustered], rows_per_slice)
-    first_row = np.repeat(np.cumsum(rows_per_slice) - rows_per_slice, rows_per_slice)
-    merge_node = n_tracks + np.arange(len(merges))
-    children = merges[:, :2].astype(np.int64)
-    child_node = np.where(
-        children < n[:, None],
-        track_start[:, None] + children,
-        n_tracks + first_row[:, None] + children - n[:, None],
-    )
-
-    # Merging requires mean p > threshold, that is mean d < 1 − threshold.
-    keep = merges[:, 2] < 1.0 - threshold
-    parents = np.repeat(merge_node[keep], 2)
-    graph = scipy.sparse.coo_matrix(
-        (np.ones(len(parents), dtype=np.int8), (child_node[keep].reshape(-1), parents)),
-        shape=(n_tracks + len(merges), n_tracks + len(merges)),
-    )
-    _, components = scipy.sparse.csgraph.connected_components(graph.tocsr(), directed=False)
-    return components[:n_tracks].astype(np.int64)
-
-
-def _condensed_distances(
-    slice_track_offsets: np.ndarray, pairs: TrackPairs, scores: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Condensed distance matrices d = 1 − p of all timeslices, joined end to end.
-
-    Slice ``s`` occupies ``condensed[offsets[s]:offsets[s + 1]]`` in scipy's condensed order
-    (row-major upper triangle). Pairs that are not candidates get d = 1.
-
-    NOTE: a pair listed twice keeps only one of its scores, and which one is unspecified;
-    ``"components"`` instead joins the tracks when either score passes.
-    """
-    counts = np.diff(slice_track_offsets)
-    sizes = counts * (counts - 1) // 2
-    condensed_offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    condensed = np.ones(int(condensed_offsets[-1]), dtype=np.float64)
-    if len(pairs) == 0:
-        return condensed, condensed_offsets
-
-    # Scipy's index of pair (i, j), i < j, in a slice of n tracks is
-    # n i − i (i + 1) / 2 + j − i − 1. With i and j as table positions minus the slice's first
-    # track, everything except j depends only on the first track, so it is computed per track.
-    track_slice = np.repeat(np.arange(len(counts)), counts)
-    i = np.arange(int(slice_track_offsets[-1])) - slice_track_offsets[track_slice]
-    n = counts[track_slice]
-    row_base = condensed_offsets[track_slice] + n * i - i * (i + 1) // 2 - i - 1 - slice_track_offsets[track_slice]
-
+    component = _component_groups(slice_track_offsets, pairs, scores, threshold)
+    size = np.bincount(component, minlength=1)
     a = np.asarray(pairs.track_a, dtype=np.int64)
     b = np.asarray(pairs.track_b, dtype=np.int64)
-    condensed[row_base[np.minimum(a, b)] + np.maximum(a, b)] = 1.0 - scores
-    return condensed, condensed_offsets
+    above = np.flatnonzero(scores > threshold)
+    key = np.minimum(a[above], b[above]) * max(n_tracks, 1) + np.maximum(a[above], b[above])
+    if np.any(key[1:] <= key[:-1]):
+        # Not sorted (the candidate rules sort their pairs): a pair listed twice must not
+        # count twice towards a complete component.
+        key = np.unique(key)
+    links = np.bincount(component[key // max(n_tracks, 1)], minlength=len(size))
+    linked = (size > 2) & (links < size * (size - 1) // 2)
+    if not linked.any():
+        return component.astype(np.int64)
+
+    # Tracks of the components that need agglomeration, grouped by component in table order.
+    members = np.flatnonzero(linked[component])
+    members = members[np.argsort(component[members], kind="stable")]
+    components, first_member, counts = np.unique(component[members], return_index=True, return_counts=True)
+    local = np.empty(n_tracks, dtype=np.int64)
+    local[members] = np.arange(len(members)) - np.repeat(first_member, counts)
+    position = np.full(len(size), -1, dtype=np.int64)
+    position[components] = np.arange(len(components))
+    track_linked = linked[component]
+    inside = np.flatnonzero(track_linked[a] & track_linked[b])
+    inside = inside[component[a[inside]] == component[b[inside]]]
+    low = np.minimum(a[inside], b[inside])
+    high = np.maximum(a[inside], b[inside])
+    pair_position = position[component[low]]
+
+    groups = component.astype(np.int64)
+    next_id = len(size)
+    for lo, hi in _SIZE_CLASSES:
+        chosen = np.flatnonzero((counts > lo) & (counts <= hi))
+        if len(chosen) == 0:
+            continue
+        rank = np.full(len(components), -1, dtype=np.int64)
+        rank[chosen] = np.arange(len(chosen))
+        picked = np.flatnonzero(rank[pair_position] >= 0)
+        which = rank[pair_position[picked]]
+        i, j, values = local[low[picked]], local[high[picked]], scores[inside[picked]]
+        width = int(counts[chosen].max())
+        if hi <= _MAX_BATCHED_TRACKS:
+            owner = _average_linkage_batched(counts[chosen], which, i, j, values, threshold, width)
+        else:
+            owner = np.stack([
+                _average_linkage_one(int(counts[k]), i[which == row], j[which == row], values[which == row], threshold, width)
+                for row, k in enumerate(chosen)
+            ])
+        tracks = members[np.repeat(first_member[chosen], counts[chosen]) + _ranges(counts[chosen])]
+        rows = np.repeat(np.arange(len(chosen)), counts[chosen])
+        groups[tracks] = next_id + rows * width + owner[rows, local[tracks]]
+        next_id += len(chosen) * width
+    return groups
+
+
+#: Component sizes (lo, hi] agglomerated together. Up to ``_MAX_BATCHED_TRACKS`` tracks, all
+#: components of one class run as one padded array; larger ones run one scipy call each.
+_SIZE_CLASSES = ((2, 4), (4, 8), (8, 16), (16, 32), (32, 2**62))
+_MAX_BATCHED_TRACKS = 32
+
+
+def _ranges(counts: np.ndarray) -> np.ndarray:
+    """0..count−1 for every count, joined end to end."""
+    return np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+def _average_linkage_batched(
+    counts: np.ndarray, which: np.ndarray, i: np.ndarray, j: np.ndarray, scores: np.ndarray, threshold: float, width: int
+) -> np.ndarray:
+    """Average-linkage clusters of many small components at once, as a (components, width) array.
+
+    Component c has ``counts[c]`` tracks 0..counts[c]−1; pair k joins tracks ``i[k]`` and
+    ``j[k]`` of component ``which[k]`` with score ``scores[k]``, and missing pairs score 0.
+    Each step merges, in every component still going, the two clusters with the largest
+    mean score if it is above ``threshold``; the mean score of the merged cluster to any
+    other is the size-weighted mean of its two parts' (Lance and Williams). Entry [c, t] of
+    the result names the cluster of track t by one of its tracks.
+    """
+    n_components = len(counts)
+    mean = np.zeros((n_components, width, width))
+    mean[which, i, j] = scores
+    mean[which, j, i] = scores
+    real = np.arange(width)[None, :] < counts[:, None]
+    mean[~(real[:, :, None] & real[:, None, :])] = -np.inf
+    diagonal = np.arange(width)
+    mean[:, diagonal, diagonal] = -np.inf
+    size = real.astype(np.float64)
+    owner = np.broadcast_to(diagonal, (n_components, width)).copy()
+    going = np.arange(n_components)
+    for _ in range(width - 1):
+        flat = mean[going].reshape(len(going), -1)
+        best = flat.argmax(axis=1)
+        more = flat[np.arange(len(going)), best] > threshold
+        going, best = going[more], best[more]
+        if len(going) == 0:
+            break
+        keep, gone = np.minimum(best // width, best % width), np.maximum(best // width, best % width)
+        size_keep, size_gone = size[going, keep][:, None], size[going, gone][:, None]
+        merged = (size_keep * mean[going, keep] + size_gone * mean[going, gone]) / (size_keep + size_gone)
+        merged[np.arange(len(going)), keep] = -np.inf
+        merged[np.arange(len(going)), gone] = -np.inf
+        mean[going, keep] = merged
+        mean[going, :, keep] = merged
+        mean[going, gone] = -np.inf
+        mean[going, :, gone] = -np.inf
+        size[going, keep] += size[going, gone]
+        size[going, gone] = 0.0
+        owner[going] = np.where(owner[going] == gone[:, None], keep[:, None], owner[going])
+    return owner
+
+
+def _average_linkage_one(
+    count: int, i: np.ndarray, j: np.ndarray, scores: np.ndarray, threshold: float, width: int
+) -> np.ndarray:
+    """Average-linkage clusters of one component with scipy, as one row of :func:`_average_linkage_batched`."""
+    condensed = np.ones(count * (count - 1) // 2)
+    # Scipy's condensed index of (i, j), i < j, among n points: n i − i (i + 1) / 2 + j − i − 1.
+    condensed[count * i - i * (i + 1) // 2 + j - i - 1] = 1.0 - scores
+    merges = scipy.cluster.hierarchy.linkage(condensed, method="average")
+    # Merging requires mean p > threshold, that is a mean distance d < 1 − threshold, and
+    # fcluster keeps the merges with d ≤ its limit.
+    labels = scipy.cluster.hierarchy.fcluster(merges, t=np.nextafter(1.0 - threshold, -np.inf), criterion="distance")
+    owner = np.zeros(width, dtype=np.int64)
+    owner[:count] = labels - 1
+    return owner

@@ -156,6 +156,37 @@ def test_random_batch_matches_reference(method, threshold):
     np.testing.assert_array_equal(labels, reference_labels(offsets, pairs, scores, threshold, method))
 
 
+@pytest.mark.parametrize("threshold", [0.4, 0.6])
+def test_planted_groups_of_every_size_match_reference(threshold):
+    # Groups of 1 to 45 tracks with high scores inside, noise and false edges between: the
+    # components above the threshold span every size class of the average-linkage path,
+    # including those beyond the padded batches that go to scipy one by one.
+    rng = np.random.default_rng(11)
+    counts = np.array([3, 9, 20, 40, 70, 95])
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    pairs = all_pairs_from_offsets(offsets)
+    group = np.concatenate([np.sort(rng.integers(0, max(1, n // rng.integers(2, 9)), size=n)) for n in counts])
+    same = group[pairs.track_a] == group[pairs.track_b]
+    scores = np.where(same, rng.uniform(0.3, 1.0, len(pairs)), rng.beta(0.4, 3.0, len(pairs)))
+    keep = rng.random(len(pairs)) < 0.8
+    pairs, scores = TrackPairs(pairs.track_a[keep], pairs.track_b[keep]), scores[keep]
+
+    labels = assemble_events(offsets, pairs, scores, threshold=threshold, method="average")
+
+    np.testing.assert_array_equal(labels, reference_labels(offsets, pairs, scores, threshold, "average"))
+
+
+def test_pair_listed_twice_with_one_score_changes_nothing():
+    offsets = np.array([0, 5])
+    pairs, scores = pairs_and_scores(two_groups_with_false_edge()[:5, :5] * 0.9)
+    twice = TrackPairs(np.concatenate([pairs.track_a, pairs.track_a[:3]]), np.concatenate([pairs.track_b, pairs.track_b[:3]]))
+
+    for method in ASSEMBLY_METHODS:
+        expected = assemble_events(offsets, pairs, scores, threshold=0.5, method=method)
+        repeated = assemble_events(offsets, twice, np.concatenate([scores, scores[:3]]), threshold=0.5, method=method)
+        assert repeated.tolist() == expected.tolist(), method
+
+
 def test_single_track_slices_and_no_pairs():
     offsets = np.array([0, 1, 2, 5])
     no_pairs = TrackPairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))

@@ -137,7 +137,7 @@ class GATEncoder(nn.Module):
                 h = x[lo:hi]
                 mask = band_mask(hit_track[lo:hi], band)
                 for values in parameters:
-                    h = torch.tanh(layer(h, **values, band=band, mask=mask))
+                    h = tanh(layer(h, **values, band=band, mask=mask))
                 pieces.append(h)
             h = torch.cat(pieces) if len(pieces) != 1 else pieces[0]
         elif x.device.type == "cpu":
@@ -147,14 +147,14 @@ class GATEncoder(nn.Module):
             for lo, hi, gather_index, score_index in table.blocks():
                 h = x[lo:hi]
                 for values in parameters:
-                    h = torch.tanh(layer(h, **values, gather_index=gather_index, score_index=score_index))
+                    h = tanh(layer(h, **values, gather_index=gather_index, score_index=score_index))
                 pieces.append(h)
             h = torch.cat(pieces) if len(pieces) != 1 else pieces[0]
         else:
             edges = SelfLoopEdges.from_edge_index(edge_index, x.shape[0])
             h = x
             for values in parameters:
-                h = torch.tanh(edge_list_gat_layer(h, **values, edges=edges))
+                h = tanh(edge_list_gat_layer(h, **values, edges=edges))
         return track_mean(h, hit_track, num_tracks)
 
 
@@ -395,6 +395,23 @@ def edge_list_gat_layer(
     messages = alpha.unsqueeze(-1) * projected.index_select(0, edges.source)
     out = projected.new_zeros((n_nodes, heads, channels)).index_add(0, target, messages).reshape(n_nodes, heads * channels)
     return out if bias is None else out + bias
+
+
+def tanh(x: torch.Tensor) -> torch.Tensor:
+    """tanh(x), computed on the CPU as 2·sigmoid(2x) − 1.
+
+    The two agree to about 2e-7 in float32. On the CPU of the benchmark machine (AVX-512,
+    torch 2.13), ``torch.tanh`` took 2.6 ns per float32 value and the sigmoid form 1.0 ns,
+    which made tanh the largest cost of the fast encoder (``torch.profiler`` over the
+    shipped SPD model's network, 1 thread). Other devices use ``torch.tanh``.
+    """
+    if x.device.type != "cpu":
+        return torch.tanh(x)
+    doubled = torch.sigmoid(2.0 * x)
+    if doubled.requires_grad:
+        # The sigmoid's backward reads its output, so it must not be changed in place.
+        return 2.0 * doubled - 1.0
+    return doubled.mul_(2.0).sub_(1.0)
 
 
 def track_mean(h: torch.Tensor, hit_track: torch.Tensor, num_tracks: int) -> torch.Tensor:
