@@ -207,16 +207,16 @@ def _average_linkage_groups(
         rank = np.full(len(components), -1, dtype=np.int64)
         rank[chosen] = np.arange(len(chosen))
         picked = np.flatnonzero(rank[pair_position] >= 0)
-        which = rank[pair_position[picked]]
+        component_row = rank[pair_position[picked]]
         i, j, values = local[low[picked]], local[high[picked]], scores[inside[picked]]
         width = int(counts[chosen].max())
         if hi <= _MAX_BATCHED_TRACKS:
-            owner = _average_linkage_batched(counts[chosen], which, i, j, values, threshold, width)
+            owner = _average_linkage_batched(counts[chosen], component_row, i, j, values, threshold, width)
         else:
-            owner = np.stack([
-                _average_linkage_one(int(counts[k]), i[which == row], j[which == row], values[which == row], threshold, width)
-                for row, k in enumerate(chosen)
-            ])
+            owner = np.zeros((len(chosen), width), dtype=np.int64)
+            for row, k in enumerate(chosen):
+                mine = component_row == row
+                owner[row] = _average_linkage_one(int(counts[k]), i[mine], j[mine], values[mine], threshold, width)
         tracks = members[np.repeat(first_member[chosen], counts[chosen]) + _ranges(counts[chosen])]
         rows = np.repeat(np.arange(len(chosen)), counts[chosen])
         groups[tracks] = next_id + rows * width + owner[rows, local[tracks]]
@@ -236,47 +236,54 @@ def _ranges(counts: np.ndarray) -> np.ndarray:
 
 
 def _average_linkage_batched(
-    counts: np.ndarray, which: np.ndarray, i: np.ndarray, j: np.ndarray, scores: np.ndarray, threshold: float, width: int
+    counts: np.ndarray,
+    component_row: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    scores: np.ndarray,
+    threshold: float,
+    width: int,
 ) -> np.ndarray:
     """Average-linkage clusters of many small components at once, as a (components, width) array.
 
     Component c has ``counts[c]`` tracks 0..counts[c]−1; pair k joins tracks ``i[k]`` and
-    ``j[k]`` of component ``which[k]`` with score ``scores[k]``, and missing pairs score 0.
-    Each step merges, in every component still going, the two clusters with the largest
-    mean score if it is above ``threshold``; the mean score of the merged cluster to any
-    other is the size-weighted mean of its two parts' (Lance and Williams). Entry [c, t] of
+    ``j[k]`` of component ``component_row[k]`` with score ``scores[k]``. Missing pairs
+    score 0.
+    Each step merges, in every component still active, the two clusters with the largest
+    mean score if it is above ``threshold``. The mean score of the merged cluster to any
+    other is the size-weighted mean of its two parts' (the Lance-Williams update). Entry [c, t] of
     the result names the cluster of track t by one of its tracks.
     """
     n_components = len(counts)
     mean = np.zeros((n_components, width, width))
-    mean[which, i, j] = scores
-    mean[which, j, i] = scores
+    mean[component_row, i, j] = scores
+    mean[component_row, j, i] = scores
     real = np.arange(width)[None, :] < counts[:, None]
     mean[~(real[:, :, None] & real[:, None, :])] = -np.inf
     diagonal = np.arange(width)
     mean[:, diagonal, diagonal] = -np.inf
     size = real.astype(np.float64)
     owner = np.broadcast_to(diagonal, (n_components, width)).copy()
-    going = np.arange(n_components)
+    active = np.arange(n_components)
     for _ in range(width - 1):
-        flat = mean[going].reshape(len(going), -1)
+        flat = mean[active].reshape(len(active), -1)
         best = flat.argmax(axis=1)
-        more = flat[np.arange(len(going)), best] > threshold
-        going, best = going[more], best[more]
-        if len(going) == 0:
+        more = flat[np.arange(len(active)), best] > threshold
+        active, best = active[more], best[more]
+        if len(active) == 0:
             break
-        keep, gone = np.minimum(best // width, best % width), np.maximum(best // width, best % width)
-        size_keep, size_gone = size[going, keep][:, None], size[going, gone][:, None]
-        merged = (size_keep * mean[going, keep] + size_gone * mean[going, gone]) / (size_keep + size_gone)
-        merged[np.arange(len(going)), keep] = -np.inf
-        merged[np.arange(len(going)), gone] = -np.inf
-        mean[going, keep] = merged
-        mean[going, :, keep] = merged
-        mean[going, gone] = -np.inf
-        mean[going, :, gone] = -np.inf
-        size[going, keep] += size[going, gone]
-        size[going, gone] = 0.0
-        owner[going] = np.where(owner[going] == gone[:, None], keep[:, None], owner[going])
+        keep, absorbed = np.minimum(best // width, best % width), np.maximum(best // width, best % width)
+        size_keep, size_absorbed = size[active, keep][:, None], size[active, absorbed][:, None]
+        merged = (size_keep * mean[active, keep] + size_absorbed * mean[active, absorbed]) / (size_keep + size_absorbed)
+        merged[np.arange(len(active)), keep] = -np.inf
+        merged[np.arange(len(active)), absorbed] = -np.inf
+        mean[active, keep] = merged
+        mean[active, :, keep] = merged
+        mean[active, absorbed] = -np.inf
+        mean[active, :, absorbed] = -np.inf
+        size[active, keep] += size[active, absorbed]
+        size[active, absorbed] = 0.0
+        owner[active] = np.where(owner[active] == absorbed[:, None], keep[:, None], owner[active])
     return owner
 
 

@@ -157,10 +157,10 @@ def test_random_batch_matches_reference(method, threshold):
 
 
 @pytest.mark.parametrize("threshold", [0.4, 0.6])
-def test_planted_groups_of_every_size_match_reference(threshold):
-    # Groups of 1 to 45 tracks with high scores inside, noise and false edges between: the
-    # components above the threshold span every size class of the average-linkage path,
-    # including those beyond the padded batches that go to scipy one by one.
+def test_planted_groups_match_reference(threshold):
+    # Groups of many sizes with high scores inside and noise and false edges between them.
+    # The components above the threshold then fall into every size class of the
+    # average-linkage path, also those too large for the padded batches.
     rng = np.random.default_rng(11)
     counts = np.array([3, 9, 20, 40, 70, 95])
     offsets = np.concatenate([[0], np.cumsum(counts)])
@@ -176,7 +176,7 @@ def test_planted_groups_of_every_size_match_reference(threshold):
     np.testing.assert_array_equal(labels, reference_labels(offsets, pairs, scores, threshold, "average"))
 
 
-def test_pair_listed_twice_with_one_score_changes_nothing():
+def test_duplicate_pair_changes_nothing():
     offsets = np.array([0, 5])
     pairs, scores = pairs_and_scores(two_groups_with_false_edge()[:5, :5] * 0.9)
     twice = TrackPairs(np.concatenate([pairs.track_a, pairs.track_a[:3]]), np.concatenate([pairs.track_b, pairs.track_b[:3]]))
