@@ -90,7 +90,6 @@ def fit_tracks(table: Timeslices, *, min_sigma_mm: float = 0.01) -> TrackFit:
     offsets = table.track_offsets
     starts = offsets[:-1]
     n_hits = np.diff(offsets).astype(np.float64)
-    hit_track = table.hit_track_index
     per_hit = table.per_hit
 
     def track_sum(values: np.ndarray) -> np.ndarray:
@@ -99,37 +98,33 @@ def fit_tracks(table: Timeslices, *, min_sigma_mm: float = 0.01) -> TrackFit:
     # Circle: in a frame per track whose u axis runs along the chord from the innermost to
     # the outermost hit, u² + v² + D u + E v + F = 0 is rewritten as the linear regression
     # v = α + β u + γ (u² + v²) with γ = −1/E. A straight track is then simply γ = 0, so
-    # the normal equations stay well conditioned for any radius.
-    r_hit = np.hypot(x, y)
-    inner = _argext_per_track(r_hit, offsets, hit_track, largest=False)
-    outer = _argext_per_track(r_hit, offsets, hit_track, largest=True)
+    # the normal equations stay well conditioned for any radius. u and v are in units of
+    # half the chord, so every track's equations have entries of order one.
+    inner, outer = _innermost_outermost(table)
     chord_x, chord_y = x[outer] - x[inner], y[outer] - y[inner]
-    chord = np.hypot(chord_x, chord_y)
+    chord = np.sqrt(chord_x * chord_x + chord_y * chord_y)
     chord = np.where(chord > 0, chord, 1.0)
     cos_rot, sin_rot = chord_x / chord, chord_y / chord
+    scale = chord / 2.0
 
     x_mean = track_sum(x) / n_hits
     y_mean = track_sum(y) / n_hits
     dx = x - per_hit(x_mean)
     dy = y - per_hit(y_mean)
-    cos_hit, sin_hit = per_hit(cos_rot), per_hit(sin_rot)
+    cos_hit, sin_hit = per_hit(cos_rot / scale), per_hit(sin_rot / scale)
     u = cos_hit * dx + sin_hit * dy
     v = cos_hit * dy - sin_hit * dx
     q = u * u + v * v
     s_u, s_q = track_sum(u), track_sum(q)
     s_uu, s_uq, s_qq = track_sum(u * u), track_sum(u * q), track_sum(q * q)
-    matrix = np.stack(
-        [
-            np.stack([n_hits, s_u, s_q], axis=-1),
-            np.stack([s_u, s_uu, s_uq], axis=-1),
-            np.stack([s_q, s_uq, s_qq], axis=-1),
-        ],
-        axis=1,
-    )
     # Scale-aware ridge: keeps three hits on an exact line (or two distinct positions) solvable.
-    matrix = matrix + np.eye(3) * 1e-12 * np.diagonal(matrix, axis1=1, axis2=2)[:, None, :]
-    rhs = np.stack([track_sum(v), track_sum(u * v), track_sum(q * v)], axis=-1)
-    alpha_coef, beta_coef, gamma_coef = np.linalg.solve(matrix, rhs[..., None])[..., 0].T
+    ridge = 1.0 + 1e-12
+    alpha_coef, beta_coef, gamma_coef = _solve_symmetric(
+        (n_hits * ridge, s_u, s_q, s_uu * ridge, s_uq, s_qq * ridge), (track_sum(v), track_sum(u * v), track_sum(q * v))
+    )
+    # Back to mm: v = α + β u + γ q in half-chord units is v = α·c + β u + (γ / c) q in mm.
+    alpha_coef = alpha_coef * scale
+    gamma_coef = gamma_coef / scale
 
     # Motion runs along +u, so a centre on the +v side (γ > 0) means counter-clockwise motion.
     sense = np.where(gamma_coef >= 0, 1.0, -1.0)
@@ -142,40 +137,42 @@ def fit_tracks(table: Timeslices, *, min_sigma_mm: float = 0.01) -> TrackFit:
     xc = x_mean + cos_rot * centre_u - sin_rot * centre_v
     yc = y_mean + sin_rot * centre_u + cos_rot * centre_v
     dx_centre, dy_centre = x - per_hit(xc), y - per_hit(yc)
-    alpha = np.arctan2(dy_centre, dx_centre)
 
     # PCA to the beam line: the circle point on the line from the centre towards the origin.
-    centre_distance = np.hypot(xc, yc)
+    centre_distance = np.sqrt(xc * xc + yc * yc)
     phi_pca = np.arctan2(-yc, -xc)
     d0 = centre_distance - radius
     phi0 = _wrap(phi_pca + sense * np.pi / 2)
     curvature = sense / radius
 
-    # z line against the signed arc length from the PCA.
+    # z line against the signed arc length from the PCA. The turning angle of each hit is
+    # the angle from the PCA direction (seen from the centre) to the hit, along the motion.
+    pca_x, pca_y = per_hit(np.cos(phi_pca)), per_hit(np.sin(phi_pca))
+    sense_hit = per_hit(sense)
+    turn = np.arctan2(sense_hit * (pca_x * dy_centre - pca_y * dx_centre), pca_x * dx_centre + pca_y * dy_centre)
     radius_hit = per_hit(radius)
-    s = _turn_from_pca(alpha - per_hit(phi_pca), per_hit(sense)) * radius_hit
+    s = np.where(turn < -np.pi / 2, turn + 2 * np.pi, turn) * radius_hit
     z0, cot_theta, sigma_z0, sigma_cot, rms_z, residual_z = _line_fit(s, z, starts, n_hits, min_sigma_mm)
 
     # Transverse uncertainties from a local parabola in s, scaled by the circle residuals.
-    residual = np.hypot(dx_centre, dy_centre) - radius_hit
+    residual = np.sqrt(dx_centre * dx_centre + dy_centre * dy_centre) - radius_hit
     dof = np.maximum(n_hits - 3, 1)
-    rms_xy = np.sqrt(track_sum(residual**2) / dof)
+    rms_xy = np.sqrt(track_sum(residual * residual) / dof)
     sigma_xy = np.maximum(rms_xy, min_sigma_mm)
-    moments = np.stack([track_sum(s**k) for k in range(5)], axis=-1)
-    design = np.stack(
-        [
-            np.stack([moments[:, 0], moments[:, 1], moments[:, 2] / 2], axis=-1),
-            np.stack([moments[:, 1], moments[:, 2], moments[:, 3] / 2], axis=-1),
-            np.stack([moments[:, 2] / 2, moments[:, 3] / 2, moments[:, 4] / 4], axis=-1),
-        ],
-        axis=1,
+    # The parabola w = d0 + φ s + κ s² / 2 is fitted with s in metres, so its normal
+    # equations have entries of order one. The ridge is 1e-12 (1 + Σ s⁴) on each diagonal
+    # entry of the equations in mm, which in metres is that times (1, 1e-6, 1e-12).
+    s_m = s / 1000.0
+    s_m2 = s_m * s_m
+    moments = [n_hits, track_sum(s_m), track_sum(s_m2), track_sum(s_m2 * s_m), track_sum(s_m2 * s_m2)]
+    ridge = 1e-12 * (1.0 + 1.0e12 * moments[4])
+    diagonal = _inverse_diagonal_symmetric(
+        (moments[0] + ridge, moments[1], moments[2] / 2, moments[2] + ridge * 1e-6, moments[3] / 2, moments[4] / 4 + ridge * 1e-12)
     )
-    design = design + np.eye(3) * 1e-12 * (1.0 + moments[:, 4])[:, None, None]
-    covariance_unit = np.linalg.inv(design)
-    diagonal = np.sqrt(np.abs(np.diagonal(covariance_unit, axis1=1, axis2=2)))
-    sigma_d0 = sigma_xy * diagonal[:, 0]
-    sigma_phi0 = sigma_xy * diagonal[:, 1]
-    sigma_curvature = sigma_xy * diagonal[:, 2]
+    # The inverse in mm has the diagonal of the inverse in metres times (1, 1e-6, 1e-12).
+    sigma_d0 = sigma_xy * np.sqrt(np.abs(diagonal[0]))
+    sigma_phi0 = sigma_xy * np.sqrt(np.abs(diagonal[1])) / 1000.0
+    sigma_curvature = sigma_xy * np.sqrt(np.abs(diagonal[2])) / 1.0e6
 
     t0 = None
     if table.has_time:
@@ -193,6 +190,47 @@ def fit_tracks(table: Timeslices, *, min_sigma_mm: float = 0.01) -> TrackFit:
     )
 
 
+def _innermost_outermost(table: Timeslices) -> tuple[np.ndarray, np.ndarray]:
+    """Row index of each track's hit nearest to and furthest from the beam line (first on ties)."""
+    offsets = table.track_offsets
+    if table.hits_sorted_by_radius:
+        return offsets[:-1], offsets[1:] - 1
+    r_hit = table.hit_radius
+    hit_track = table.hit_track_index
+    return (
+        _argext_per_track(r_hit, offsets, hit_track, largest=False),
+        _argext_per_track(r_hit, offsets, hit_track, largest=True),
+    )
+
+
+def _solve_symmetric(matrix: tuple[np.ndarray, ...], rhs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """Solve symmetric 3 × 3 systems, one per entry, by the adjugate (Cramer's rule).
+
+    ``matrix`` gives the upper triangle (m00, m01, m02, m11, m12, m22). A singular system
+    (for example three hits at one position) gives zeros instead of failing.
+    """
+    m00, m01, m02, m11, m12, m22 = matrix
+    c00, c01, c02 = m11 * m22 - m12 * m12, m02 * m12 - m01 * m22, m01 * m12 - m02 * m11
+    c11, c12, c22 = m00 * m22 - m02 * m02, m01 * m02 - m00 * m12, m00 * m11 - m01 * m01
+    det = m00 * c00 + m01 * c01 + m02 * c02
+    inverse_det = np.divide(1.0, det, out=np.zeros_like(det), where=det != 0)
+    r0, r1, r2 = rhs
+    return (
+        (c00 * r0 + c01 * r1 + c02 * r2) * inverse_det,
+        (c01 * r0 + c11 * r1 + c12 * r2) * inverse_det,
+        (c02 * r0 + c12 * r1 + c22 * r2) * inverse_det,
+    )
+
+
+def _inverse_diagonal_symmetric(matrix: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """Diagonal of the inverse of symmetric 3 × 3 matrices given as (m00, m01, m02, m11, m12, m22)."""
+    m00, m01, m02, m11, m12, m22 = matrix
+    c00, c11, c22 = m11 * m22 - m12 * m12, m00 * m22 - m02 * m02, m00 * m11 - m01 * m01
+    det = m00 * c00 + m01 * (m02 * m12 - m01 * m22) + m02 * (m01 * m12 - m02 * m11)
+    inverse_det = np.divide(1.0, det, out=np.zeros_like(det), where=det != 0)
+    return c00 * inverse_det, c11 * inverse_det, c22 * inverse_det
+
+
 def _line_fit(s, z, starts, n_hits, min_sigma_mm):
     """Least-squares z = z0 + cot·s per track; returns z0, cot, σ(z0), σ(cot), rms residual, per-hit residuals."""
 
@@ -207,7 +245,7 @@ def _line_fit(s, z, starts, n_hits, min_sigma_mm):
 
     counts = n_hits.astype(np.int64)
     residual = z - np.repeat(z0, counts) - np.repeat(cot_theta, counts) * s
-    rms_z = np.sqrt(track_sum(residual**2) / np.maximum(n_hits - 2, 1))
+    rms_z = np.sqrt(track_sum(residual * residual) / np.maximum(n_hits - 2, 1))
     sigma = np.maximum(rms_z, min_sigma_mm)
     sigma_z0 = sigma * np.sqrt(np.abs(ss / det))
     sigma_cot = sigma * np.sqrt(np.abs(n_hits / det))
@@ -229,7 +267,9 @@ def _turn_from_pca(dphi: np.ndarray, sense: np.ndarray) -> np.ndarray:
     An outward-moving track turns by 0..π from its PCA to r = 2R, so the range starts a
     quarter turn behind the PCA (room for hits before it) and reaches past half a turn.
     """
-    return (dphi * sense + np.pi / 2) % (2 * np.pi) - np.pi / 2
+    shifted = dphi * sense + np.pi / 2
+    # shifted mod 2π, written with floor, which numpy computes several times faster than %.
+    return shifted - 2 * np.pi * np.floor(shifted * (1 / (2 * np.pi))) - np.pi / 2
 
 
 def _wrap(angle: np.ndarray) -> np.ndarray:

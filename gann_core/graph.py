@@ -204,20 +204,24 @@ def hit_features(table: Timeslices, fit: TrackFit, use_time: bool) -> np.ndarray
     def track_mean(values):
         return per_hit(np.add.reduceat(values, starts) / n_hits)
 
-    r = np.hypot(x, y)
+    r = table.hit_radius
     inverse_r = np.divide(1.0, r, out=np.zeros_like(r), where=r > 0)
     cos_phi = np.where(r > 0, x * inverse_r, 1.0)
     sin_phi = y * inverse_r
     # φ − mean φ of the track, wrapped to (−π, π]: the angle from the mean direction to the hit.
     mean_cos, mean_sin = track_mean(cos_phi), track_mean(sin_phi)
-    dphi = np.arctan2(sin_phi * mean_cos - cos_phi * mean_sin, cos_phi * mean_cos + sin_phi * mean_sin)
+    # The feature is stored as float32, so the arctangent is taken in float32 (faster).
+    dphi = np.arctan2(
+        (sin_phi * mean_cos - cos_phi * mean_sin).astype(np.float32), (cos_phi * mean_cos + sin_phi * mean_sin).astype(np.float32)
+    )
 
     if fit.hit_residual_z is not None and len(fit.hit_residual_z) == len(x):
         # The fit of this table computed them already.
         arc_length, residual_xy, residual_z = fit.hit_arc_length, fit.hit_residual_xy, fit.hit_residual_z
     else:
         arc_length = fit.arc_length_to(track, x, y)
-        residual_xy = np.hypot(x - per_hit(fit.xc), y - per_hit(fit.yc)) - per_hit(fit.radius)
+        dx, dy = x - per_hit(fit.xc), y - per_hit(fit.yc)
+        residual_xy = np.sqrt(dx * dx + dy * dy) - per_hit(fit.radius)
         residual_z = z - (per_hit(fit.z0) + per_hit(fit.cot_theta) * arc_length)
     columns = [
         r / 1000.0,
@@ -242,10 +246,10 @@ def hit_radius_order(table: Timeslices) -> np.ndarray | None:
     Returns None when every track's hits are already in order of r (simulated tables are),
     so that no copy is made. Ties keep the table order.
     """
-    r = np.hypot(table.columns["x"], table.columns["y"])
-    track = table.hit_track_index
-    if table.n_hits < 2 or np.all((np.diff(r) >= 0) | (track[1:] != track[:-1])):
+    if table.hits_sorted_by_radius:
         return None
+    r = table.hit_radius
+    track = table.hit_track_index
     # One float key in [track, track + 1) sorts by track, then by r.
     key = track + r / (r.max() * (1.0 + 1e-9) + 1e-9)
     return np.argsort(key, kind="stable")

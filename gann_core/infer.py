@@ -80,7 +80,7 @@ def check_model_inputs(model: Model, table: Timeslices) -> None:
         )
     radii = model.metadata.get("simulation", {}).get("layer_radii_mm")
     if radii and table.n_hits:
-        r = np.hypot(table.columns["x"], table.columns["y"])
+        r = table.hit_radius
         outside = float(np.mean((r < 0.8 * min(radii)) | (r > 1.2 * max(radii))))
         if outside > 0.2:
             logger.warning(

@@ -121,8 +121,8 @@ def _crossing(fit: TrackFit, a: np.ndarray, b: np.ndarray, sigma_z0: np.ndarray)
     sigma_cross = np.sqrt(
         sigma_z0**2 + (fit.cot_theta[a] * fit.sigma_d0[a]) ** 2 + (fit.cot_theta[b] * fit.sigma_d0[b]) ** 2
     )
-    r_cross = np.hypot((xa + xb) / 2, (ya + yb) / 2)
-    circle_gap = np.hypot(xa - xb, ya - yb)
+    r_cross = _norm((xa + xb) / 2, (ya + yb) / 2)
+    circle_gap = _norm(xa - xb, ya - yb)
     return dz_cross, dz_cross / sigma_cross, r_cross, circle_gap
 
 
@@ -136,7 +136,7 @@ def _crossing_points(fit: TrackFit, own: np.ndarray, other: np.ndarray) -> tuple
     x1, y1, r1 = fit.xc[own], fit.yc[own], fit.radius[own]
     x2, y2, r2 = fit.xc[other], fit.yc[other], fit.radius[other]
     dx, dy = x2 - x1, y2 - y1
-    d = np.maximum(np.hypot(dx, dy), 1e-9)
+    d = np.maximum(_norm(dx, dy), 1e-9)
     ux, uy = dx / d, dy / d
 
     # Crossing case: foot point along the centre line, then ± the half chord.
@@ -149,7 +149,7 @@ def _crossing_points(fit: TrackFit, own: np.ndarray, other: np.ndarray) -> tuple
     # reversed for the other track, so the points are ordered by radius instead of by sign.
     px1, py1 = fx - half_chord * uy, fy + half_chord * ux
     px2, py2 = fx + half_chord * uy, fy - half_chord * ux
-    nearer_first = np.hypot(px1, py1) <= np.hypot(px2, py2)
+    nearer_first = px1 * px1 + py1 * py1 <= px2 * px2 + py2 * py2
     cx = np.where(nearer_first, px1, px2)
     cy = np.where(nearer_first, py1, py2)
 
@@ -163,3 +163,8 @@ def _crossing_points(fit: TrackFit, own: np.ndarray, other: np.ndarray) -> tuple
     x = np.where(crosses, cx, nx)
     y = np.where(crosses, cy, ny)
     return x, y
+
+
+def _norm(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """sqrt(x² + y²): ``np.hypot`` guards against overflow, which mm-scale values never reach, at about 10x the time."""
+    return np.sqrt(x * x + y * y)

@@ -20,6 +20,7 @@ Track and timeslice boundaries are computed once, on construction, with vectoris
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterator, Mapping
 
 import numpy as np
@@ -112,9 +113,26 @@ class Timeslices:
         return "t" in self.columns
 
     # --- per-track and per-timeslice views -----------------------------------------------
-    @property
+    @cached_property
     def hits_per_track(self) -> np.ndarray:
         return np.diff(self.track_offsets)
+
+    @cached_property
+    def hit_radius(self) -> np.ndarray:
+        """Distance of each hit from the beam line, sqrt(x² + y²), in the unit of x and y."""
+        x, y = self.columns["x"], self.columns["y"]
+        return np.sqrt(x * x + y * y)
+
+    @cached_property
+    def hits_sorted_by_radius(self) -> bool:
+        """True when the hits of every track are in order of non-decreasing :attr:`hit_radius`."""
+        r = self.hit_radius
+        if len(r) < 2:
+            return True
+        rising = r[1:] >= r[:-1]
+        # A fall in r is allowed only where a new track starts.
+        rising[self.track_offsets[1:-1] - 1] = True
+        return bool(rising.all())
 
     def per_hit(self, track_values: np.ndarray) -> np.ndarray:
         """Spread one value per track to every hit of that track.
@@ -143,7 +161,7 @@ class Timeslices:
         """Position (0..n_timeslices-1) of the timeslice each track belongs to."""
         return np.repeat(np.arange(self.n_timeslices), self.tracks_per_timeslice)
 
-    @property
+    @cached_property
     def hit_track_index(self) -> np.ndarray:
         """Position (0..n_tracks-1) of the track each hit belongs to."""
         return np.repeat(np.arange(self.n_tracks), self.hits_per_track)
