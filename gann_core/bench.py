@@ -31,8 +31,8 @@ from gann_core.candidates import DEFAULT_Z0_WINDOW, candidate_pairs
 from gann_core.errors import ModelFileError
 from gann_core.fit import fit_tracks
 from gann_core.graph import build_graphs
-from gann_core.infer import PIPELINE_TIMESLICES, predict, usable_cores
-from gann_core.io import read_timeslices, write_timeslices
+from gann_core.infer import CHUNK_TIMESLICES, parallel_workers, predict_chunks
+from gann_core.io import TimesliceChunks, read_timeslices, write_timeslices
 from gann_core.loss import balanced_focal_loss
 from gann_core.model.network import GANN, ModelConfig
 from gann_core.model.saved import Model, shipped_model_path
@@ -212,25 +212,27 @@ def time_prediction(
     return _stage_record(seconds, table.n_timeslices, memory, pairs=len(pairs))
 
 
-def time_pipelined(
+def time_chunked(
     model: Model, path: Path, batch_size: int, *, candidates: str = "all", z0_window: int = DEFAULT_Z0_WINDOW
 ) -> dict:
-    """Read the file and run :func:`gann_core.infer.predict` on it, as ``gann predict`` does.
+    """Run the whole chain on the file at ``path`` as ``gann predict`` does, without writing the output.
 
-    On a CPU with 2+ cores, ``predict`` builds the fit, pairs and graph arrays of the next
-    chunk in a worker thread while the network scores and assembles the current chunk. The
-    stages overlap, so only the read and the rest are timed.
+    The file is read in chunks of ``CHUNK_TIMESLICES`` timeslices
+    (:class:`~gann_core.io.TimesliceChunks`), and :func:`~gann_core.infer.predict_chunks`
+    scores and assembles several chunks at once in worker threads while the next chunk is
+    read. The stages overlap, so only the total is timed.
     """
     seconds = {}
+    pairs = 0
     with PeakMemory() as memory:
         tick = time.perf_counter()
-        table = read_timeslices(path)
-        seconds["read"] = _lap(tick)
-
-        tick = time.perf_counter()
-        prediction = predict(model, table, batch_size=batch_size, candidates=candidates, z0_window=z0_window)
-        seconds["fit, pairs, graphs, network and assembly"] = _lap(tick)
-    return _stage_record(seconds, table.n_timeslices, memory, pairs=len(prediction.pairs))
+        reader = TimesliceChunks(path, timeslices_per_chunk=CHUNK_TIMESLICES)
+        n_timeslices = 0
+        for prediction in predict_chunks(model, reader, batch_size=batch_size, candidates=candidates, z0_window=z0_window):
+            n_timeslices += prediction.table.n_timeslices
+            pairs += len(prediction.pairs)
+        seconds["read, fit, pairs, graphs, network and assembly"] = _lap(tick)
+    return _stage_record(seconds, n_timeslices, memory, pairs=pairs)
 
 
 def time_baselines(
@@ -326,7 +328,7 @@ def run_benchmark(
     candidates: str = "all",
     z0_window: int = DEFAULT_Z0_WINDOW,
     training: bool = True,
-    pipelined: bool | None = None,
+    chunked: bool | None = None,
     train_batch_size: int | None = None,
     seed: int = 2024,
     directory: str | os.PathLike | None = None,
@@ -335,15 +337,15 @@ def run_benchmark(
 
     Keys: ``machine``, ``model``, ``encoder``, ``candidates``, ``settings`` (one entry per
     setting with ``data``, ``runs`` per batch size with each stage timed on its own,
-    ``pipelined_runs`` with one run as ``predict`` does it, in chunks of
-    ``PIPELINE_TIMESLICES`` timeslices, ``baselines``) and ``training``.
-    ``pipelined`` (default: on a CPU with 2+ cores) adds the pipelined runs.
+    ``chunked_runs`` with one run as ``gann predict`` does it, reading and scoring chunks of
+    ``CHUNK_TIMESLICES`` timeslices in parallel, ``baselines``) and ``training``.
+    ``chunked`` (default: on the CPU with 2 or more worker threads) adds the chunked runs.
     With ``compile_layers`` the fast encoder runs through ``torch.compile``, and one
     untimed pass compiles it before the first measurement.
     """
     device = torch.device(device)
-    if pipelined is None:
-        pipelined = device.type == "cpu" and usable_cores() >= 2
+    if chunked is None:
+        chunked = device.type == "cpu" and parallel_workers() >= 2
     report = {
         "machine": machine_description(device),
         "encoder": encoder + (" (torch.compile)" if compile_layers else ""),
@@ -377,11 +379,12 @@ def run_benchmark(
                 record["batch_size"] = batch_size
                 entry["runs"].append(record)
                 logger.info("%s batch %d: %.0f timeslices/s", name, batch_size, record["slices_per_s"])
-            if pipelined:
-                record = time_pipelined(model, path, PIPELINE_TIMESLICES, candidates=candidates, z0_window=z0_window)
-                record["batch_size"] = PIPELINE_TIMESLICES
-                entry["pipelined_runs"] = [record]
-                logger.info("%s pipelined in chunks of %d: %.0f timeslices/s", name, PIPELINE_TIMESLICES, record["slices_per_s"])
+            if chunked:
+                record = time_chunked(model, path, CHUNK_TIMESLICES, candidates=candidates, z0_window=z0_window)
+                record["batch_size"] = CHUNK_TIMESLICES
+                record["workers"] = parallel_workers()
+                entry["chunked_runs"] = [record]
+                logger.info("%s in parallel chunks of %d: %.0f timeslices/s", name, CHUNK_TIMESLICES, record["slices_per_s"])
 
             calibration, calibration_source = _baseline_calibration(model, setting, seed + 100 + index)
             entry["baselines"] = time_baselines(calibration, path, model.assembly, candidates=candidates, z0_window=z0_window)
@@ -448,13 +451,14 @@ def format_report(report: dict) -> str:
             f"{entry['setting']}: {entry['data']}; {entry['timeslices']} timeslices, "
             f"{entry['tracks_per_timeslice']} tracks and {entry['hits_per_timeslice']} hits per timeslice",
         ]
-        header = ["pipeline", "batch", "slices/s", "peak MiB"] + [f"{stage} %" for stage in STAGES]
+        header = ["chain", "batch", "slices/s", "peak MiB"] + [f"{stage} %" for stage in STAGES]
         rows = []
         for run in entry["runs"]:
             shares = [f"{100 * run['stage_share'][stage]:.0f}" for stage in STAGES]
             rows.append(["network", str(run["batch_size"]), f"{run['slices_per_s']:.0f}", f"{run['peak_rss_mib']:.0f}"] + shares)
-        for run in entry.get("pipelined_runs", []):
-            rows.append(["network, pipelined", f"{run['batch_size']} (chunk)", f"{run['slices_per_s']:.0f}", f"{run['peak_rss_mib']:.0f}"] + [""] * len(STAGES))
+        for run in entry.get("chunked_runs", []):
+            label = f"network, {run['workers']} chunks at once"
+            rows.append([label, f"{run['batch_size']} (chunk)", f"{run['slices_per_s']:.0f}", f"{run['peak_rss_mib']:.0f}"] + [""] * len(STAGES))
         baselines = entry["baselines"]
         for label, key in (("z0 gap", "z0_gap_slices_per_s"), ("helix crossing", "crossing_slices_per_s")):
             rows.append([label, "-", f"{baselines[key]:.0f}", f"{baselines['peak_rss_mib']:.0f}"] + [""] * len(STAGES))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -23,10 +25,10 @@ logger = logging.getLogger(__name__)
 
 #: Timeslices per network call in inference; large batches amortise Python overhead.
 DEFAULT_BATCH_SIZE = 256
-#: Timeslices per chunk of pipelined scoring (see :func:`score_pairs`).
+#: Timeslices per chunk of parallel scoring (see :func:`score_pairs`).
 #: NOTE: chosen by timing chunks of 64, 128 and 256 SPD-like timeslices on 2 CPU cores in
 #: a one-off script, not the benchmark suite; other machines may prefer another size.
-PIPELINE_TIMESLICES = 128
+CHUNK_TIMESLICES = 128
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ def score_pairs(
     progress: bool = False,
     candidates: str = "all",
     z0_window: int = DEFAULT_Z0_WINDOW,
-    pipeline: bool | None = None,
+    parallel: bool | None = None,
 ) -> tuple[TrackPairs, np.ndarray]:
     """Score candidate pairs (all pairs within each timeslice by default) with ``model``.
 
@@ -109,17 +111,16 @@ def score_pairs(
     Scores are written into one tensor on the model's device and copied to the host once,
     so a GPU run has no per-batch synchronisation.
 
-    ``pipeline`` (default: on when the model runs on the CPU, this process may use two or
-    more cores, neither ``pairs`` nor ``fit`` is given, and the table contains more than one
-    chunk) cuts the table into chunks of ``PIPELINE_TIMESLICES`` timeslices, so a network
-    batch never spans two chunks. A worker thread fits the tracks, chooses the pairs and
-    builds the graph arrays of the next chunk while the network scores the current one,
-    with one torch thread fewer than set, so the two use different cores. The result is
-    the same as without it.
+    ``parallel`` (default: on when the model runs on the CPU, :func:`parallel_workers` is 2
+    or more, neither ``pairs`` nor ``fit`` is given, and the table has more than
+    ``CHUNK_TIMESLICES`` timeslices) cuts the table into chunks of ``CHUNK_TIMESLICES``
+    timeslices and runs the whole chain (fit, pairs, graph arrays, network) of several
+    chunks at once in worker threads, each with one torch thread. The result is the same
+    as without it.
     """
     pairs, scores, _ = _score(
         model, table, pairs=pairs, fit=fit, batch_size=batch_size, progress=progress, candidates=candidates,
-        z0_window=z0_window, pipeline=pipeline,
+        z0_window=z0_window, parallel=parallel,
     )
     return pairs, scores
 
@@ -135,77 +136,107 @@ def _score(
     progress: bool,
     candidates: str,
     z0_window: int,
-    pipeline: bool | None,
+    parallel: bool | None,
     assemble=None,
 ) -> tuple[TrackPairs, np.ndarray, np.ndarray | None]:
-    """:func:`score_pairs`, plus the labels of ``assemble`` when the pipeline runs.
+    """:func:`score_pairs`, plus the labels of ``assemble`` when the chunks run in parallel.
 
     ``assemble(slice_track_offsets, pairs, scores)`` labels the tracks of one chunk (local
-    indices). In the pipeline it runs after each chunk is scored, while the worker prepares
-    the next one, and the labels of all chunks are returned. Otherwise the third value is
-    None.
+    indices). In parallel runs each worker assembles its chunk after scoring it, and the
+    labels of all chunks are returned. Otherwise the third value is None.
     """
     check_model_inputs(model, table)
-    if pipeline is None:
-        pipeline = (
+    if parallel is None:
+        parallel = (
             pairs is None and fit is None and model.device.type == "cpu"
-            and usable_cores() >= 2 and table.n_timeslices > PIPELINE_TIMESLICES
+            and parallel_workers() >= 2 and table.n_timeslices > CHUNK_TIMESLICES
         )
-    if pipeline and (pairs is not None or fit is not None):
-        raise ValueError("pipeline=True computes the fit and pairs per chunk; pass neither pairs nor fit.")
-    pipeline = pipeline and table.n_timeslices > 0
-
+    if parallel and (pairs is not None or fit is not None):
+        raise ValueError("parallel=True computes the fit and pairs per chunk; pass neither pairs nor fit.")
+    parallel = parallel and table.n_timeslices > 0
     network = model.network.eval()
-
-    def prepare(part: Timeslices, part_fit: TrackFit | None = None, part_pairs: TrackPairs | None = None):
-        part_fit = fit_tracks(part) if part_fit is None else part_fit
-        if part_pairs is None:
-            part_pairs = candidate_pairs(part, candidates, fit=part_fit, window=z0_window)
-        graphs = build_graphs(
-            part, use_time=model.config.use_time, neighbours=model.config.neighbours, fit=part_fit, pairs=part_pairs,
-            z0_gate_mm=model.config.z0_gate_mm, edges=network.encoder.implementation == "pyg", truth=False,
-        )
-        return part_pairs, graphs
 
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=table.n_timeslices, unit="timeslice", desc="scoring")
-    if not pipeline:
-        pairs, graphs = prepare(table, fit, pairs)
-        scores = score_graph_arrays(network, graphs, batch_size, model.device, bar)
-        if bar is not None:
-            bar.close()
-        return pairs, scores.cpu().numpy().astype(np.float64), None
-
-    size = PIPELINE_TIMESLICES
-    chunks = [(lo, min(lo + size, table.n_timeslices)) for lo in range(0, table.n_timeslices, size)]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(max(threads - 1, 1))
-    pieces, labelled = [], []
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gann-graphs") as pool:
-            upcoming = pool.submit(prepare, table.select(slice(*chunks[0])))
-            for index, (lo, _) in enumerate(chunks):
-                part_pairs, graphs = upcoming.result()
-                if index + 1 < len(chunks):
-                    upcoming = pool.submit(prepare, table.select(slice(*chunks[index + 1])))
-                first_track = table.slice_track_offsets[lo]
-                part_scores = score_graph_arrays(network, graphs, batch_size, model.device, bar)
-                pieces.append((part_pairs.track_a + first_track, part_pairs.track_b + first_track, part_scores))
+        if not parallel:
+            pairs, graphs = _prepare(model, table, candidates, z0_window, fit=fit, pairs=pairs)
+            scores = score_graph_arrays(network, graphs, batch_size, model.device, bar)
+            return pairs, scores.cpu().numpy().astype(np.float64), None
+
+        def run(bounds: tuple[int, int]):
+            with torch.inference_mode():
+                part_pairs, graphs = _prepare(model, table.select(slice(*bounds)), candidates, z0_window)
+                part_scores = score_graph_arrays(network, graphs, batch_size, model.device)
+                labels = None
                 if assemble is not None:
-                    # The assembly of this chunk overlaps the worker's preparation of the next.
                     offsets = graphs.slice_track_offsets - graphs.slice_track_offsets[0]
-                    labelled.append(assemble(offsets, part_pairs, part_scores.numpy().astype(np.float64)))
-        labels = np.concatenate(labelled) if assemble is not None else None
+                    labels = assemble(offsets, part_pairs, part_scores.numpy().astype(np.float64))
+                return part_pairs, part_scores, labels
+
+        size = CHUNK_TIMESLICES
+        chunks = [(lo, min(lo + size, table.n_timeslices)) for lo in range(0, table.n_timeslices, size)]
+        first_a, first_b, pieces, labelled = [], [], [], []
+        for (lo, hi), (part_pairs, part_scores, labels) in zip(chunks, map_in_order(run, chunks, parallel_workers())):
+            first_track = table.slice_track_offsets[lo]
+            first_a.append(part_pairs.track_a + first_track)
+            first_b.append(part_pairs.track_b + first_track)
+            pieces.append(part_scores)
+            labelled.append(labels)
+            if bar is not None:
+                bar.update(hi - lo)
     finally:
-        torch.set_num_threads(threads)
         if bar is not None:
             bar.close()
-    pairs = TrackPairs(np.concatenate([a for a, _, _ in pieces]), np.concatenate([b for _, b, _ in pieces]))
-    scores = torch.cat([values for _, _, values in pieces])
-    return pairs, scores.cpu().numpy().astype(np.float64), labels
+    labels = np.concatenate(labelled) if assemble is not None else None
+    scores = torch.cat(pieces).cpu().numpy().astype(np.float64)
+    return TrackPairs(np.concatenate(first_a), np.concatenate(first_b)), scores, labels
+
+
+def _prepare(
+    model: Model, table: Timeslices, candidates: str, z0_window: int, *, fit: TrackFit | None = None, pairs: TrackPairs | None = None
+):
+    """Fit the tracks, choose the candidate pairs (unless given) and build the graph arrays for scoring."""
+    fit = fit_tracks(table) if fit is None else fit
+    if pairs is None:
+        pairs = candidate_pairs(table, candidates, fit=fit, window=z0_window)
+    graphs = build_graphs(
+        table, use_time=model.config.use_time, neighbours=model.config.neighbours, fit=fit, pairs=pairs,
+        z0_gate_mm=model.config.z0_gate_mm, edges=model.network.encoder.implementation == "pyg", truth=False,
+    )
+    return pairs, graphs
+
+
+def map_in_order(function, items, workers: int):
+    """Yield ``function(item)`` for every item of ``items``, in order, up to ``workers`` at once.
+
+    With ``workers`` ≥ 2 the calls run in threads, and torch uses one thread per call
+    meanwhile (restored at the end), so the workers do not compete for cores. At most
+    ``workers + 1`` results are pending, so an iterator of items is read only as fast as
+    the results are consumed. torch and numpy release the GIL inside their operations, so
+    the threads run in parallel except for Python overhead.
+    """
+    if workers <= 1:
+        for item in items:
+            yield function(item)
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gann-chunks")
+    try:
+        pending = deque()
+        for item in items:
+            pending.append(pool.submit(function, item))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        torch.set_num_threads(threads)
 
 
 def score_graph_arrays(network, graphs, batch_size: int, device: torch.device, bar=None) -> torch.Tensor:
@@ -230,6 +261,11 @@ def usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def parallel_workers() -> int:
+    """Worker threads for parallel scoring on the CPU: the usable cores, at most torch's thread count."""
+    return max(1, min(usable_cores(), torch.get_num_threads()))
 
 
 def predict(
@@ -260,7 +296,7 @@ def predict(
 
     pairs, scores, labels = _score(
         model, table, pairs=None, fit=None, batch_size=batch_size, progress=progress, candidates=candidates,
-        z0_window=z0_window, pipeline=None, assemble=assemble,
+        z0_window=z0_window, parallel=None, assemble=assemble,
     )
     if labels is None:
         labels = assemble(table.slice_track_offsets, pairs, scores)
@@ -275,6 +311,62 @@ def predict(
         model_name=model.name,
         assembly_threshold=assembly_threshold,
     )
+
+
+def predict_chunks(
+    model: Model,
+    chunks: Iterable[Timeslices],
+    *,
+    threshold: float | None = None,
+    assembly: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    candidates: str = "all",
+    z0_window: int = DEFAULT_Z0_WINDOW,
+    assembly_threshold: float | None = None,
+) -> Iterator[Prediction]:
+    """Yield one :class:`Prediction` per table of ``chunks``, in order, as :func:`predict` would.
+
+    ``chunks`` may be any iterable of tables, for example a
+    :class:`~gann_core.io.TimesliceChunks` reader, which keeps memory bounded for files of
+    any size. On the CPU, :func:`parallel_workers` chunks run at once in worker threads
+    (see :func:`map_in_order`); on other devices one chunk at a time. The inputs are checked
+    against the model (:func:`check_model_inputs`) on the first chunk.
+    """
+    threshold, assembly_threshold = thresholds(model, threshold, assembly_threshold)
+    assembly = model.assembly if assembly is None else assembly
+    network = model.network.eval()
+
+    def run(part: Timeslices) -> Prediction:
+        with torch.inference_mode():
+            pairs, graphs = _prepare(model, part, candidates, z0_window)
+            scores = score_graph_arrays(network, graphs, batch_size, model.device).cpu().numpy().astype(np.float64)
+        labels = assemble_events(part.slice_track_offsets, pairs, scores, threshold=assembly_threshold, method=assembly)
+        return Prediction(
+            table=part.with_columns(event_pred=labels[part.hit_track_index]),
+            pairs=pairs,
+            scores=scores,
+            track_labels=labels,
+            threshold=threshold,
+            assembly=assembly,
+            model_name=model.name,
+            assembly_threshold=assembly_threshold,
+        )
+
+    def checked() -> Iterator[Timeslices]:
+        for index, part in enumerate(chunks):
+            if index == 0:
+                check_model_inputs(model, part)
+            yield part
+
+    workers = parallel_workers() if model.device.type == "cpu" else 1
+    yield from map_in_order(run, checked(), workers)
+
+
+def chunk_timeslices(model: Model, batch_size: int) -> int:
+    """Timeslices per chunk for :func:`predict_chunks`: ``CHUNK_TIMESLICES`` on the CPU, several batches elsewhere."""
+    if model.device.type == "cpu":
+        return CHUNK_TIMESLICES
+    return max(4 * batch_size, CHUNK_TIMESLICES)
 
 
 def thresholds(model: Model, threshold: float | None, assembly_threshold: float | None) -> tuple[float, float]:

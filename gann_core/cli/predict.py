@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
+
 from gann_core.cli._common import add_model_argument, add_threshold_arguments, check_thresholds
 
 
@@ -36,8 +38,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gann_core.infer import predict
-    from gann_core.io import check_output_path, pairs_path, read_timeslices, write_timeslices
+    from gann_core.infer import chunk_timeslices, predict_chunks
+    from gann_core.io import TimesliceChunks, check_output_path, pairs_path, write_prediction_chunks
     from gann_core.model.saved import Model
     from gann_core.train.loop import choose_device
 
@@ -46,20 +48,50 @@ def run(args: argparse.Namespace) -> int:
     _check_positive("--batch-size", args.batch_size)
     _check_positive("--z0-window", args.z0_window)
     model = Model.load(args.model, device=choose_device(args.device))
-    table = read_timeslices(args.input)
-    prediction = predict(
-        model, table, threshold=args.threshold, assembly=args.assembly, assembly_threshold=args.assembly_threshold,
-        candidates=args.candidates,
-        z0_window=args.z0_window, batch_size=args.batch_size, progress=not args.no_progress,
+    # The file is read, scored and written a chunk of timeslices at a time, so memory stays
+    # bounded and reading overlaps the scoring of earlier chunks.
+    reader = TimesliceChunks(args.input, timeslices_per_chunk=chunk_timeslices(model, args.batch_size))
+    predictions = predict_chunks(
+        model, reader, threshold=args.threshold, assembly=args.assembly, assembly_threshold=args.assembly_threshold,
+        candidates=args.candidates, z0_window=args.z0_window, batch_size=args.batch_size,
     )
-    write_timeslices(args.output, prediction.table, pairs=prediction.pairs_table())
+    totals = {"timeslices": 0, "tracks": 0, "pairs": 0, "collisions": 0}
+    last = {}
+    bar = None
+    if not args.no_progress:
+        from tqdm import tqdm
 
-    events = int(sum(prediction.track_labels[lo:hi].max() + 1 for lo, hi in zip(table.slice_track_offsets[:-1], table.slice_track_offsets[1:]) if hi > lo))
+        bar = tqdm(total=reader.n_timeslices, unit="timeslice", desc="predicting")
+
+    def counted():
+        for prediction in predictions:
+            table = prediction.table
+            totals["timeslices"] += table.n_timeslices
+            totals["tracks"] += table.n_tracks
+            totals["pairs"] += len(prediction.pairs)
+            starts = table.slice_track_offsets[:-1]
+            # Labels run 0..k-1 in each timeslice, so each timeslice's largest label + 1 is its collision count.
+            totals["collisions"] += int((np.maximum.reduceat(prediction.track_labels, starts) + 1).sum()) if table.n_tracks else 0
+            last["prediction"] = prediction
+            if bar is not None:
+                bar.update(table.n_timeslices)
+            yield table, prediction.pairs_table()
+
+    try:
+        write_prediction_chunks(args.output, counted())
+    finally:
+        if bar is not None:
+            bar.close()
+
+    prediction = last["prediction"]
     print(
         f"model: {model.name} ({model.source}), threshold {prediction.threshold:g}, "
         f"assembly {prediction.assembly} at {prediction.assembly_threshold:g}"
     )
-    print(f"{table.n_timeslices} timeslices, {table.n_tracks} tracks, {len(prediction.pairs)} pairs scored, {events} collisions assembled")
+    print(
+        f"{totals['timeslices']} timeslices, {totals['tracks']} tracks, {totals['pairs']} pairs scored, "
+        f"{totals['collisions']} collisions assembled"
+    )
     print(f"wrote {args.output} and {pairs_path(args.output)}")
     return 0
 

@@ -2,10 +2,12 @@
 
 from gann_core.io.parquet import (
     PAIR_COLUMNS,
+    TimesliceChunks,
     check_output_path,
     pairs_path,
     read_pairs,
     read_timeslices,
+    write_prediction_chunks,
     write_timeslice_chunks,
     write_timeslices,
 )
@@ -16,6 +18,7 @@ __all__ = [
     "COLUMN_ALIASES",
     "DEFAULT_MIN_HITS",
     "PAIR_COLUMNS",
+    "TimesliceChunks",
     "check_output_path",
     "find_trackml_files",
     "pairs_path",
@@ -24,6 +27,7 @@ __all__ = [
     "read_trackml_event",
     "timeslices_from_trackml",
     "validate_columns",
+    "write_prediction_chunks",
     "write_timeslice_chunks",
     "write_timeslices",
 ]

@@ -14,7 +14,7 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from typing import Iterable, Mapping, Union
+from typing import Iterable, Iterator, Mapping, Union
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +23,8 @@ import pyarrow.parquet as pq
 from gann_core.errors import ConfigError, InputFileError
 from gann_core.io.validate import (
     DEFAULT_MIN_HITS,
+    ShortTracks,
+    check_and_sort,
     check_column_types,
     check_min_hits,
     check_parquet_file,
@@ -64,6 +66,100 @@ def read_timeslices(path_or_paths: PathLike | Iterable[PathLike], *, min_hits: i
     if len(parts) == 1:
         return parts[0]
     return _join_files(parts, paths)
+
+
+class TimesliceChunks:
+    """Whole timeslices of one parquet file, read, checked and sorted a chunk at a time.
+
+    Iterating yields :class:`Timeslices` tables of ``timeslices_per_chunk`` timeslices in
+    file order, with the checks of :func:`read_timeslices` (row numbers in messages count
+    from the start of the file, and dropped short tracks give one warning at the end). Only
+    about one chunk of the file is in memory at a time, besides the ``timeslice_id`` column.
+
+    That needs the rows of each timeslice to be contiguous and the ids non-decreasing, as
+    GANN writes them. A file with timeslices in another order, or without ``timeslice_id``,
+    is read whole on iteration instead, then cut into chunks.
+
+    ``n_timeslices`` is the number of timeslices in the file before short tracks are
+    dropped.
+    """
+
+    #: Rows per record batch read from the file.
+    BATCH_ROWS = 65536
+
+    def __init__(self, path: PathLike, *, timeslices_per_chunk: int, min_hits: int = DEFAULT_MIN_HITS):
+        check_min_hits(min_hits)
+        if timeslices_per_chunk < 1:
+            raise ValueError(f"timeslices_per_chunk={timeslices_per_chunk} is invalid; expected 1 or more.")
+        self.path = Path(path)
+        self.timeslices_per_chunk = timeslices_per_chunk
+        self.min_hits = min_hits
+        check_parquet_file(self.path)
+        self._chunk_ends = None
+        ids = None
+        try:
+            parquet = pq.ParquetFile(self.path)
+            if parquet.schema_arrow.names.count("timeslice_id") == 1:
+                ids = parquet.read(columns=["timeslice_id"]).column(0)
+        except (pa.ArrowException, OSError):
+            # Iteration then reads the file whole, which raises the error that names the problem.
+            ids = None
+        if ids is not None and len(ids) and pa.types.is_integer(ids.type) and ids.null_count == 0:
+            ids = ids.to_numpy()
+            steps = np.diff(ids)
+            if np.all(steps >= 0):
+                starts = np.concatenate([[0], np.flatnonzero(steps) + 1])
+                self.n_timeslices = len(starts)
+                self._chunk_ends = np.append(starts[timeslices_per_chunk::timeslices_per_chunk], len(ids))
+        if self._chunk_ends is None:
+            self.n_timeslices = None
+
+    def __iter__(self) -> Iterator[Timeslices]:
+        if self._chunk_ends is None:
+            table = read_timeslices(self.path, min_hits=self.min_hits)
+            self.n_timeslices = table.n_timeslices
+            for lo in range(0, table.n_timeslices, self.timeslices_per_chunk):
+                yield table.select(slice(lo, lo + self.timeslices_per_chunk))
+            return
+
+        source = str(self.path)
+        dropped = ShortTracks(source, self.min_hits)
+        produced = 0
+        for first_row, table in self._row_chunks():
+            table = rename_aliases(table, source)
+            check_column_types(table, source, first_row=first_row)
+            columns = table_to_columns(table, source, first_row=first_row)
+            chunk = dropped.drop(check_and_sort(columns, source=source, first_row=first_row))
+            if chunk is not None:
+                produced += 1
+                yield chunk
+        dropped.log()
+        if produced == 0:
+            raise dropped.nothing_left_error()
+
+    def _row_chunks(self) -> Iterator[tuple[int, pa.Table]]:
+        """Yield (first row, table) for each chunk's run of rows, reading record batches in order."""
+        try:
+            batches = pq.ParquetFile(self.path).iter_batches(batch_size=self.BATCH_ROWS)
+            pending: list[pa.RecordBatch] = []
+            pending_rows = 0
+            first_row = 0
+            ends = iter(self._chunk_ends)
+            end = next(ends)
+            for batch in batches:
+                pending.append(batch)
+                pending_rows += batch.num_rows
+                while end is not None and first_row + pending_rows >= end:
+                    table = pa.Table.from_batches(pending)
+                    take = end - first_row
+                    yield first_row, table.slice(0, take)
+                    pending = table.slice(take).to_batches()
+                    pending_rows -= take
+                    first_row = end
+                    end = next(ends, None)
+        except (pa.ArrowException, OSError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise InputFileError(f"{self.path}: cannot be read as parquet ({reason}), so write the file again.") from error
 
 
 def _as_paths(path_or_paths: PathLike | Iterable[PathLike]) -> list[Path]:
@@ -166,29 +262,57 @@ def write_timeslice_chunks(path: PathLike, chunks: Iterable[Timeslices]) -> None
     rows stay in chunk order. As with :func:`write_timeslices`, the file is written to a
     temporary file and moved into place at the end, and a stale pairs file is removed.
     """
-    path = Path(path)
+    _write_chunks(Path(path), ((chunk, None) for chunk in chunks), with_pairs=False)
+
+
+def write_prediction_chunks(path: PathLike, chunks: Iterable[tuple[Timeslices, Mapping[str, np.ndarray]]]) -> None:
+    """Write (table, pairs) chunks into a timeslice file and its pairs file, chunk after chunk.
+
+    Each chunk is a table and its scored pairs as for :func:`write_timeslices`, for example
+    ``(prediction.table, prediction.pairs_table())`` of each result of
+    :func:`gann_core.infer.predict_chunks`. Only one chunk is in memory at a time. Both files
+    are written to temporary files and moved into place at the end, so an error in any
+    chunk leaves neither file behind (nor changes an existing one).
+    """
+    _write_chunks(Path(path), chunks, with_pairs=True)
+
+
+def _write_chunks(path: Path, chunks: Iterable[tuple[Timeslices, Mapping[str, np.ndarray] | None]], *, with_pairs: bool) -> None:
+    """Write the tables (and, ``with_pairs``, the pairs) of ``chunks`` through temporary files; see the callers."""
     check_output_path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    writer = None
+    sibling = pairs_path(path)
+    targets = [path, sibling] if with_pairs else [path]
+    temporaries = [target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp") for target in targets]
+    writers: list[pq.ParquetWriter | None] = [None] * len(targets)
     try:
-        for chunk in chunks:
-            hits = pa.table({name: pa.array(values) for name, values in chunk.columns.items()})
-            if writer is None:
-                writer = pq.ParquetWriter(temporary, hits.schema)
-            writer.write_table(hits)
-        if writer is None:
+        for table, pairs in chunks:
+            parts = [pa.table({name: pa.array(values) for name, values in table.columns.items()})]
+            if with_pairs:
+                parts.append(_pairs_to_arrow(pairs))
+            for index, part in enumerate(parts):
+                if writers[index] is None:
+                    writers[index] = pq.ParquetWriter(temporaries[index], part.schema)
+                elif part.schema != writers[index].schema:
+                    # A column that is all null in one chunk gets the null type there.
+                    part = part.cast(writers[index].schema)
+                writers[index].write_table(part)
+        if writers[0] is None:
             raise ValueError(f"no timeslices to write to {path}.")
-        writer.close()
-        writer = None
-        sibling = pairs_path(path)
-        if sibling.exists():
+        for index, writer in enumerate(writers):
+            writer.close()
+            writers[index] = None
+        if with_pairs:
+            os.replace(temporaries[1], sibling)
+        elif sibling.exists():
             sibling.unlink()
             logger.info("removed %s, the pairs of an earlier table written to %s", sibling, path)
-        os.replace(temporary, path)
+        os.replace(temporaries[0], path)
     finally:
-        if writer is not None:
-            writer.close()
-        temporary.unlink(missing_ok=True)
+        for writer in writers:
+            if writer is not None:
+                writer.close()
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
 
 
 def _write_temporary(table: pa.Table, target: Path) -> Path:

@@ -103,8 +103,11 @@ def rename_aliases(table: pa.Table, source: str) -> pa.Table:
     return table.rename_columns(names)
 
 
-def check_column_types(table: pa.Table, source: str) -> None:
-    """Raise :class:`InputFileError` for missing required columns or non-numeric core columns."""
+def check_column_types(table: pa.Table, source: str, *, first_row: int = 0) -> None:
+    """Raise :class:`InputFileError` for missing required columns or non-numeric core columns.
+
+    ``first_row`` is the file row of the table's first row, for the row numbers in messages.
+    """
     duplicated = sorted({name for name in table.column_names if table.column_names.count(name) > 1})
     if duplicated:
         raise InputFileError(f"{source}: column(s) {', '.join(duplicated)} appear more than once, so keep one copy.")
@@ -120,10 +123,10 @@ def check_column_types(table: pa.Table, source: str) -> None:
 
     for name in FINITE_COLUMNS + ID_COLUMNS:
         if name in table.column_names:
-            _check_numeric_type(table.column(name), name, source)
+            _check_numeric_type(table.column(name), name, source, first_row)
 
 
-def _check_numeric_type(column: pa.ChunkedArray, name: str, source: str) -> None:
+def _check_numeric_type(column: pa.ChunkedArray, name: str, source: str, first_row: int) -> None:
     kind = column.type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
         return
@@ -140,7 +143,7 @@ def _check_numeric_type(column: pa.ChunkedArray, name: str, source: str) -> None
             first = bad_rows[0]
             detail = (
                 f", and {len(bad_rows)} of {len(column)} rows are not numbers "
-                f"(first: row {first}, value {column[int(first)].as_py()!r})"
+                f"(first: row {first_row + first}, value {column[int(first)].as_py()!r})"
             )
     raise InputFileError(
         f"{source}: column '{name}' has type {kind}{detail}, so store it as a numeric "
@@ -148,8 +151,10 @@ def _check_numeric_type(column: pa.ChunkedArray, name: str, source: str) -> None
     )
 
 
-def table_to_columns(table: pa.Table, source: str) -> dict[str, np.ndarray]:
+def table_to_columns(table: pa.Table, source: str, *, first_row: int = 0) -> dict[str, np.ndarray]:
     """Convert every column to a numpy array, raising on missing values in core columns.
+
+    ``first_row`` is the file row of the table's first row, for the row numbers in messages.
 
     Numeric columns without missing values convert without a copy where pyarrow allows.
     Other columns (strings, lists) become numpy object arrays and pass through unchanged.
@@ -160,7 +165,7 @@ def table_to_columns(table: pa.Table, source: str) -> dict[str, np.ndarray]:
         if name in FINITE_COLUMNS + ID_COLUMNS and column.null_count:
             first = int(np.flatnonzero(pc.is_null(column).to_numpy(zero_copy_only=False))[0])
             raise InputFileError(
-                f"{source}: column '{name}' has {column.null_count} missing (null) values, first at row {first}, "
+                f"{source}: column '{name}' has {column.null_count} missing (null) values, first at row {first_row + first}, "
                 "so fill them or drop those hits."
             )
         if pa.types.is_decimal(column.type):
@@ -169,10 +174,11 @@ def table_to_columns(table: pa.Table, source: str) -> dict[str, np.ndarray]:
     return columns
 
 
-def check_hit_values(columns: Mapping[str, np.ndarray], source: str) -> None:
+def check_hit_values(columns: Mapping[str, np.ndarray], source: str, *, first_row: int = 0) -> None:
     """Raise :class:`InputFileError` for NaN or infinite coordinates and times, or invalid ids.
 
-    Ids stored as floats are accepted when every value is a whole number.
+    Ids stored as floats are accepted when every value is a whole number. ``first_row`` is
+    the file row of the first value, for the row numbers in messages.
     """
     for name in FINITE_COLUMNS:
         if name not in columns:
@@ -185,7 +191,7 @@ def check_hit_values(columns: Mapping[str, np.ndarray], source: str) -> None:
             unit = "ns" if name == "t" else "mm"
             raise InputFileError(
                 f"{source}: column '{name}' has NaN or infinite values in {_rows(len(bad_rows))} "
-                f"(first: row {bad_rows[0]}, value {values[bad_rows[0]]}), so drop those hits or give them "
+                f"(first: row {first_row + bad_rows[0]}, value {values[bad_rows[0]]}), so drop those hits or give them "
                 f"a finite value in {unit}."
             )
 
@@ -199,7 +205,7 @@ def check_hit_values(columns: Mapping[str, np.ndarray], source: str) -> None:
         if len(bad_rows):
             raise InputFileError(
                 f"{source}: column '{name}' has NaN, infinite or non-whole values in {_rows(len(bad_rows))} "
-                f"(first: row {bad_rows[0]}, value {values[bad_rows[0]]}), so store whole-number ids."
+                f"(first: row {first_row + bad_rows[0]}, value {values[bad_rows[0]]}), so store whole-number ids."
             )
 
 
@@ -241,44 +247,92 @@ def drop_short_tracks(timeslices: Timeslices, min_hits: int, source: str) -> Tim
     that gives the number of dropped tracks or timeslices and the first few ids. Raises
     :class:`InputFileError` when no track is left.
     """
-    hits_per_track = timeslices.hits_per_track
-    short = hits_per_track < min_hits
-    if not short.any():
-        return timeslices
-
-    short_index = np.flatnonzero(short)
-    track_slice = timeslices.columns["timeslice_id"][timeslices.track_offsets[:-1]]
-    track_ids = timeslices.track_ids
-    listed = ", ".join(f"{track_slice[k]}/{track_ids[k]}" for k in short_index[:_LISTED_IDS])
-    more = ", ..." if len(short_index) > _LISTED_IDS else ""
-    logger.warning(
-        "%s: dropped %d of %d tracks with fewer than min_hits=%d hits (timeslice/track %s%s), "
-        "because fitting a helix to a track needs at least 3 hits.",
-        source, len(short_index), timeslices.n_tracks, min_hits, listed, more,
-    )
-
-    if short.all():
-        raise InputFileError(
-            f"{source}: every track has fewer than min_hits={min_hits} hits (the longest has "
-            f"{int(hits_per_track.max())}), so no track is left, and fitting a helix needs at least 3 hits per track."
-        )
-
-    keep_rows = np.repeat(~short, hits_per_track)
-    columns = {name: values[keep_rows] for name, values in timeslices.columns.items()}
-    remaining = Timeslices.from_columns(columns, source=source)
-
-    lost = np.setdiff1d(timeslices.timeslice_ids, remaining.timeslice_ids)
-    if len(lost):
-        listed = ", ".join(map(str, lost[:_LISTED_IDS]))
-        more = ", ..." if len(lost) > _LISTED_IDS else ""
-        logger.warning(
-            "%s: dropped %d timeslice(s) that had only tracks shorter than %d hits (timeslice_id %s%s).",
-            source, len(lost), min_hits, listed, more,
-        )
+    dropped = ShortTracks(source, min_hits)
+    remaining = dropped.drop(timeslices)
+    dropped.log()
+    if remaining is None:
+        raise dropped.nothing_left_error()
     return remaining
 
 
-def validate_columns(columns: Mapping[str, np.ndarray], *, source: str, min_hits: int = DEFAULT_MIN_HITS) -> Timeslices:
+class ShortTracks:
+    """Tracks and timeslices dropped for too few hits, counted over one or more tables of one source.
+
+    :meth:`drop` removes them from a table, :meth:`log` warns once about all of them, so a
+    file read in chunks gets one warning, as a file read whole does.
+    """
+
+    def __init__(self, source: str, min_hits: int):
+        self.source = source
+        self.min_hits = min_hits
+        self.tracks = 0
+        self.tracks_seen = 0
+        self.listed_tracks: list[str] = []
+        self.timeslices = 0
+        self.listed_timeslices: list[str] = []
+        self.longest = 0
+
+    def drop(self, timeslices: Timeslices) -> Timeslices | None:
+        """Return ``timeslices`` without its short tracks and empty timeslices, or None when nothing is left."""
+        hits_per_track = timeslices.hits_per_track
+        self.tracks_seen += timeslices.n_tracks
+        self.longest = max(self.longest, int(hits_per_track.max()) if len(hits_per_track) else 0)
+        short = hits_per_track < self.min_hits
+        if not short.any():
+            return timeslices
+
+        short_index = np.flatnonzero(short)
+        track_slice = timeslices.columns["timeslice_id"][timeslices.track_offsets[:-1]]
+        track_ids = timeslices.track_ids
+        self.tracks += len(short_index)
+        room = _LISTED_IDS + 1 - len(self.listed_tracks)
+        self.listed_tracks += [f"{track_slice[k]}/{track_ids[k]}" for k in short_index[:room]]
+        if short.all():
+            self._lost(timeslices.timeslice_ids)
+            return None
+
+        keep_rows = np.repeat(~short, hits_per_track)
+        columns = {name: values[keep_rows] for name, values in timeslices.columns.items()}
+        remaining = Timeslices.from_columns(columns, source=self.source)
+        self._lost(np.setdiff1d(timeslices.timeslice_ids, remaining.timeslice_ids))
+        return remaining
+
+    def _lost(self, timeslice_ids: np.ndarray) -> None:
+        self.timeslices += len(timeslice_ids)
+        room = _LISTED_IDS + 1 - len(self.listed_timeslices)
+        self.listed_timeslices += [str(value) for value in timeslice_ids[:room]]
+
+    def log(self) -> None:
+        """Log one warning for the dropped tracks and one for the dropped timeslices, if any."""
+        if self.tracks:
+            logger.warning(
+                "%s: dropped %d of %d tracks with fewer than min_hits=%d hits (timeslice/track %s), "
+                "because fitting a helix to a track needs at least 3 hits.",
+                self.source, self.tracks, self.tracks_seen, self.min_hits, _listed(self.listed_tracks),
+            )
+        if self.timeslices and self.tracks < self.tracks_seen:
+            logger.warning(
+                "%s: dropped %d timeslice(s) that had only tracks shorter than %d hits (timeslice_id %s).",
+                self.source, self.timeslices, self.min_hits, _listed(self.listed_timeslices),
+            )
+
+    def nothing_left_error(self) -> InputFileError:
+        """The error for a source whose every track was too short."""
+        return InputFileError(
+            f"{self.source}: every track has fewer than min_hits={self.min_hits} hits (the longest has "
+            f"{self.longest}), so no track is left, and fitting a helix needs at least 3 hits per track."
+        )
+
+
+def _listed(values: list[str]) -> str:
+    """The first ``_LISTED_IDS`` values joined by commas, then ", ..." when there were more."""
+    more = ", ..." if len(values) > _LISTED_IDS else ""
+    return ", ".join(values[:_LISTED_IDS]) + more
+
+
+def validate_columns(
+    columns: Mapping[str, np.ndarray], *, source: str, min_hits: int = DEFAULT_MIN_HITS, first_row: int = 0
+) -> Timeslices:
     """Check hit columns, build the sorted table, check tracks and drop tracks that are too short.
 
     ``columns`` maps column names to numpy arrays (already renamed from ``trid``/``evid``).
@@ -288,12 +342,22 @@ def validate_columns(columns: Mapping[str, np.ndarray], *, source: str, min_hits
     need to be unique within a timeslice.
 
     Raises :class:`InputFileError` naming ``source`` for any problem in the data.
+    ``first_row`` is the file row of the first value, for the row numbers in messages.
     """
     check_min_hits(min_hits)
-    check_hit_values(columns, source)
+    timeslices = check_and_sort(columns, source=source, first_row=first_row)
+    return drop_short_tracks(timeslices, min_hits, source)
+
+
+def check_and_sort(columns: Mapping[str, np.ndarray], *, source: str, first_row: int = 0) -> Timeslices:
+    """Check hit values, build the sorted table and check that each track has one event.
+
+    These are the steps of :func:`validate_columns` before short tracks are dropped.
+    """
+    check_hit_values(columns, source, first_row=first_row)
     timeslices = Timeslices.from_columns(columns, source=source)
     check_track_events(timeslices, source)
-    return drop_short_tracks(timeslices, min_hits, source)
+    return timeslices
 
 
 def check_min_hits(min_hits: int) -> None:
