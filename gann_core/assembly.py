@@ -161,11 +161,11 @@ def _average_linkage_groups(
     the first merge with mean p ≤ threshold. Components keep the cost of a timeslice with
     many collisions near linear in its tracks, where one call per timeslice grows with the
     square of its tracks. Small components are agglomerated together, as padded arrays
-    (:func:`_average_linkage_batched`), since a scipy call costs about 25 µs even for three
-    tracks.
+    (:func:`_average_linkage_batched`), since one scipy call took about 25 µs even for five
+    tracks on the benchmark machine.
 
     NOTE: a pair listed twice keeps only one of its scores in the mean scores, and which
-    one is unspecified; ``"components"`` instead joins the tracks when either score passes.
+    one is unspecified. ``"components"`` instead joins the tracks when either score passes.
     """
     n_tracks = int(slice_track_offsets[-1])
     component = _component_groups(slice_track_offsets, pairs, scores, threshold)

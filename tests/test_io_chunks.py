@@ -77,7 +77,7 @@ def test_bad_value_names_file_row(write_parquet, monkeypatch):
 
 def test_short_tracks_warned_once(write_parquet, caplog):
     columns = make_hit_columns(n_timeslices=6, tracks_per_timeslice=2, hits_per_track=4)
-    # Timeslice 1 loses 2 hits of track 0 (rows 8..11); timeslice 4 keeps 2 hits per track (rows 32..39).
+    # Timeslice 1 loses 2 hits of track 0 (rows 8..11). Timeslice 4 keeps 2 hits per track (rows 32..39).
     keep = np.ones(len(columns["x"]), dtype=bool)
     keep[[10, 11, 34, 35, 38, 39]] = False
     path = write_parquet({name: values[keep] for name, values in columns.items()})

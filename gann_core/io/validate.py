@@ -317,7 +317,7 @@ class ShortTracks:
             )
 
     def nothing_left_error(self) -> InputFileError:
-        """The error for a source whose every track was too short."""
+        """Build the error for a source whose every track was too short."""
         return InputFileError(
             f"{self.source}: every track has fewer than min_hits={self.min_hits} hits (the longest has "
             f"{self.longest}), so no track is left, and fitting a helix needs at least 3 hits per track."
@@ -325,7 +325,7 @@ class ShortTracks:
 
 
 def _listed(values: list[str]) -> str:
-    """The first ``_LISTED_IDS`` values joined by commas, then ", ..." when there were more."""
+    """Join the first ``_LISTED_IDS`` values with commas, ending with ", ..." when there are more."""
     more = ", ..." if len(values) > _LISTED_IDS else ""
     return ", ".join(values[:_LISTED_IDS]) + more
 
