@@ -104,15 +104,10 @@ class TimesliceChunks:
         except (pa.ArrowException, OSError):
             # Iteration then reads the file whole, which raises the error that names the problem.
             ids = None
-        if ids is not None and len(ids) and pa.types.is_integer(ids.type) and ids.null_count == 0:
-            ids = ids.to_numpy()
-            steps = np.diff(ids)
-            if np.all(steps >= 0):
-                starts = np.concatenate([[0], np.flatnonzero(steps) + 1])
-                self.n_timeslices = len(starts)
-                self._chunk_ends = np.append(starts[timeslices_per_chunk::timeslices_per_chunk], len(ids))
-        if self._chunk_ends is None:
-            self.n_timeslices = None
+        starts = _timeslice_starts(ids) if ids is not None else None
+        self.n_timeslices = None if starts is None else len(starts)
+        if starts is not None:
+            self._chunk_ends = np.append(starts[timeslices_per_chunk::timeslices_per_chunk], len(ids))
 
     def __iter__(self) -> Iterator[Timeslices]:
         if self._chunk_ends is None:
@@ -160,6 +155,34 @@ class TimesliceChunks:
         except (pa.ArrowException, OSError) as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise InputFileError(f"{self.path}: cannot be read as parquet ({reason}), so write the file again.") from error
+
+
+def _timeslice_starts(ids: pa.ChunkedArray) -> np.ndarray | None:
+    """First row of each timeslice when the ids are integers that never decrease, else None.
+
+    Works piece by piece on the column's chunks (one per row group), so no array of the
+    whole column's size is allocated besides the column itself.
+    """
+    if len(ids) == 0 or not pa.types.is_integer(ids.type) or ids.null_count:
+        return None
+    starts = [np.zeros(1, dtype=np.int64)]
+    offset = 0
+    previous = None
+    for piece in ids.chunks:
+        values = piece.to_numpy()
+        if len(values) == 0:
+            continue
+        if previous is not None and values[0] != previous:
+            if values[0] < previous:
+                return None
+            starts.append(np.array([offset], dtype=np.int64))
+        changes = values[1:] != values[:-1]
+        if np.any(values[1:][changes] < values[:-1][changes]):
+            return None
+        starts.append(np.flatnonzero(changes) + 1 + offset)
+        offset += len(values)
+        previous = values[-1]
+    return np.concatenate(starts)
 
 
 def _as_paths(path_or_paths: PathLike | Iterable[PathLike]) -> list[Path]:
