@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 #: Timeslices per network call in inference; large batches amortise Python overhead.
 DEFAULT_BATCH_SIZE = 256
-#: Timeslices per chunk of parallel scoring (see :func:`score_pairs`).
+#: Timeslices per chunk of chunked scoring on the CPU (see :func:`score_pairs`).
 #: NOTE: chosen by timing chunks of 64, 128 and 256 SPD-like timeslices on 2 CPU cores in
 #: a one-off script, not the benchmark suite; other machines may prefer another size.
 CHUNK_TIMESLICES = 128
@@ -102,7 +102,7 @@ def score_pairs(
     progress: bool = False,
     candidates: str = "all",
     z0_window: int = DEFAULT_Z0_WINDOW,
-    parallel: bool | None = None,
+    chunked: bool | None = None,
 ) -> tuple[TrackPairs, np.ndarray]:
     """Score candidate pairs (all pairs within each timeslice by default) with ``model``.
 
@@ -111,16 +111,16 @@ def score_pairs(
     Scores are written into one tensor on the model's device and copied to the host once,
     so a GPU run has no per-batch synchronisation.
 
-    ``parallel`` (default: on when the model runs on the CPU, :func:`parallel_workers` is 2
-    or more, neither ``pairs`` nor ``fit`` is given, and the table has more than
-    ``CHUNK_TIMESLICES`` timeslices) cuts the table into chunks of ``CHUNK_TIMESLICES``
-    timeslices and runs the whole chain (fit, pairs, graph arrays, network) of several
-    chunks at once in worker threads, each with one torch thread. The result is the same
-    as without it.
+    ``chunked`` (default: on when neither ``pairs`` nor ``fit`` is given and the table has
+    more than one chunk) cuts the table into chunks of :func:`chunk_timeslices` timeslices
+    and runs the whole chain (fit, pairs, graph arrays, network) chunk by chunk, which
+    keeps the arrays of each step small enough for the CPU caches. On the CPU,
+    :func:`parallel_workers` chunks run at once in worker threads, each with one torch
+    thread. The result is the same as without chunks.
     """
     pairs, scores, _ = _score(
         model, table, pairs=pairs, fit=fit, batch_size=batch_size, progress=progress, candidates=candidates,
-        z0_window=z0_window, parallel=parallel,
+        z0_window=z0_window, chunked=chunked,
     )
     return pairs, scores
 
@@ -136,24 +136,22 @@ def _score(
     progress: bool,
     candidates: str,
     z0_window: int,
-    parallel: bool | None,
+    chunked: bool | None,
     assemble=None,
 ) -> tuple[TrackPairs, np.ndarray, np.ndarray | None]:
-    """:func:`score_pairs`, plus the labels of ``assemble`` when the chunks run in parallel.
+    """:func:`score_pairs`, plus the labels of ``assemble`` when the table is cut into chunks.
 
     ``assemble(slice_track_offsets, pairs, scores)`` labels the tracks of one chunk (local
-    indices). In parallel runs each worker assembles its chunk after scoring it, and the
+    indices). With chunks, each chunk is assembled after it is scored, and the
     labels of all chunks are returned. Otherwise the third value is None.
     """
     check_model_inputs(model, table)
-    if parallel is None:
-        parallel = (
-            pairs is None and fit is None and model.device.type == "cpu"
-            and parallel_workers() >= 2 and table.n_timeslices > CHUNK_TIMESLICES
-        )
-    if parallel and (pairs is not None or fit is not None):
-        raise ValueError("parallel=True computes the fit and pairs per chunk; pass neither pairs nor fit.")
-    parallel = parallel and table.n_timeslices > 0
+    size = chunk_timeslices(model, batch_size)
+    if chunked is None:
+        chunked = pairs is None and fit is None and table.n_timeslices > size
+    if chunked and (pairs is not None or fit is not None):
+        raise ValueError("chunked=True computes the fit and pairs per chunk; pass neither pairs nor fit.")
+    chunked = chunked and table.n_timeslices > 0
     network = model.network.eval()
 
     bar = None
@@ -162,7 +160,7 @@ def _score(
 
         bar = tqdm(total=table.n_timeslices, unit="timeslice", desc="scoring")
     try:
-        if not parallel:
+        if not chunked:
             pairs, graphs = _prepare(model, table, candidates, z0_window, fit=fit, pairs=pairs)
             scores = score_graph_arrays(network, graphs, batch_size, model.device, bar)
             return pairs, scores.cpu().numpy().astype(np.float64), None
@@ -174,13 +172,13 @@ def _score(
                 labels = None
                 if assemble is not None:
                     offsets = graphs.slice_track_offsets - graphs.slice_track_offsets[0]
-                    labels = assemble(offsets, part_pairs, part_scores.numpy().astype(np.float64))
+                    labels = assemble(offsets, part_pairs, part_scores.cpu().numpy().astype(np.float64))
                 return part_pairs, part_scores, labels
 
-        size = CHUNK_TIMESLICES
         chunks = [(lo, min(lo + size, table.n_timeslices)) for lo in range(0, table.n_timeslices, size)]
+        workers = parallel_workers() if model.device.type == "cpu" else 1
         first_a, first_b, pieces, labelled = [], [], [], []
-        for (lo, hi), (part_pairs, part_scores, labels) in zip(chunks, map_in_order(run, chunks, parallel_workers())):
+        for (lo, hi), (part_pairs, part_scores, labels) in zip(chunks, map_in_order(run, chunks, workers)):
             first_track = table.slice_track_offsets[lo]
             first_a.append(part_pairs.track_a + first_track)
             first_b.append(part_pairs.track_b + first_track)
@@ -296,7 +294,7 @@ def predict(
 
     pairs, scores, labels = _score(
         model, table, pairs=None, fit=None, batch_size=batch_size, progress=progress, candidates=candidates,
-        z0_window=z0_window, parallel=None, assemble=assemble,
+        z0_window=z0_window, chunked=None, assemble=assemble,
     )
     if labels is None:
         labels = assemble(table.slice_track_offsets, pairs, scores)

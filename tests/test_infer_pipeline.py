@@ -26,12 +26,13 @@ def model(table):
 
 
 @pytest.mark.parametrize("candidates", ["all", "z0-window"])
-def test_parallel_scores_equal_plain_ones(model, table, candidates, monkeypatch):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_chunked_scores_equal_plain_ones(model, table, candidates, workers, monkeypatch):
     monkeypatch.setattr(infer, "CHUNK_TIMESLICES", 3)
-    monkeypatch.setattr(infer, "parallel_workers", lambda: 2)
+    monkeypatch.setattr(infer, "parallel_workers", lambda: workers)
     threads = torch.get_num_threads()
-    plain_pairs, plain = score_pairs(model, table, batch_size=2, candidates=candidates, z0_window=3, parallel=False)
-    pairs, scores = score_pairs(model, table, batch_size=2, candidates=candidates, z0_window=3, parallel=True)
+    plain_pairs, plain = score_pairs(model, table, batch_size=2, candidates=candidates, z0_window=3, chunked=False)
+    pairs, scores = score_pairs(model, table, batch_size=2, candidates=candidates, z0_window=3, chunked=True)
     assert np.array_equal(pairs.track_a, plain_pairs.track_a)
     assert np.array_equal(pairs.track_b, plain_pairs.track_b)
     assert np.allclose(scores, plain, atol=1e-6)
@@ -60,9 +61,9 @@ def test_predict_runs_chunks_in_threads(model, table, monkeypatch):
     assert np.allclose(prediction.scores, plain.scores, atol=1e-6)
 
 
-def test_parallel_rejects_precomputed_inputs(model, table):
-    with pytest.raises(ValueError, match="parallel=True"):
-        score_pairs(model, table, parallel=True, fit=object())
+def test_chunks_reject_precomputed_inputs(model, table):
+    with pytest.raises(ValueError, match="chunked=True"):
+        score_pairs(model, table, chunked=True, fit=object())
 
 
 @pytest.mark.parametrize("workers", [1, 2])
