@@ -209,18 +209,17 @@ def _average_linkage_groups(
         picked = np.flatnonzero(rank[pair_position] >= 0)
         component_row = rank[pair_position[picked]]
         i, j, values = local[low[picked]], local[high[picked]], scores[inside[picked]]
-        width = int(counts[chosen].max())
-        if hi <= _MAX_BATCHED_TRACKS:
-            owner = _average_linkage_batched(counts[chosen], component_row, i, j, values, threshold, width)
-        else:
-            owner = np.zeros((len(chosen), width), dtype=np.int64)
-            for row, k in enumerate(chosen):
-                mine = component_row == row
-                owner[row] = _average_linkage_one(int(counts[k]), i[mine], j[mine], values[mine], threshold, width)
         tracks = members[np.repeat(first_member[chosen], counts[chosen]) + _ranges(counts[chosen])]
-        rows = np.repeat(np.arange(len(chosen)), counts[chosen])
-        groups[tracks] = next_id + rows * width + owner[rows, local[tracks]]
-        next_id += len(chosen) * width
+        if hi <= _MAX_BATCHED_TRACKS:
+            width = int(counts[chosen].max())
+            owner = _average_linkage_batched(counts[chosen], component_row, i, j, values, threshold, width)
+            rows = np.repeat(np.arange(len(chosen)), counts[chosen])
+            groups[tracks] = next_id + rows * width + owner[rows, local[tracks]]
+            next_id += len(chosen) * width
+        else:
+            clusters = _average_linkage_scipy(counts[chosen], component_row, i, j, values, threshold)
+            groups[tracks] = next_id + clusters
+            next_id += int(clusters.max()) + 1
     return groups
 
 
@@ -287,17 +286,54 @@ def _average_linkage_batched(
     return owner
 
 
-def _average_linkage_one(
-    count: int, i: np.ndarray, j: np.ndarray, scores: np.ndarray, threshold: float, width: int
+def _average_linkage_scipy(
+    counts: np.ndarray,
+    component_row: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    scores: np.ndarray,
+    threshold: float,
 ) -> np.ndarray:
-    """Average-linkage clusters of one component with scipy, as one row of :func:`_average_linkage_batched`."""
-    condensed = np.ones(count * (count - 1) // 2)
-    # Scipy's condensed index of (i, j), i < j, among n points: n i − i (i + 1) / 2 + j − i − 1.
-    condensed[count * i - i * (i + 1) // 2 + j - i - 1] = 1.0 - scores
-    merges = scipy.cluster.hierarchy.linkage(condensed, method="average")
-    # Merging requires mean p > threshold, that is a mean distance d < 1 − threshold, and
-    # fcluster keeps the merges with d ≤ its limit.
-    labels = scipy.cluster.hierarchy.fcluster(merges, t=np.nextafter(1.0 - threshold, -np.inf), criterion="distance")
-    owner = np.zeros(width, dtype=np.int64)
-    owner[:count] = labels - 1
-    return owner
+    """Average-linkage clusters of larger components, one scipy ``linkage`` call each.
+
+    The arguments are those of :func:`_average_linkage_batched`. Returns a cluster id per
+    track, for the tracks of component 0, then of component 1 and so on. The dendrograms
+    are cut at once: every merge with mean distance below 1 − threshold links its two
+    children to the new node, and the connected components of those links are the
+    clusters. Average linkage has no inversions (a merge is never lower than the merges
+    below it), so this equals stopping the agglomeration at the first merge with mean
+    p ≤ threshold.
+    """
+    order = np.argsort(component_row, kind="stable")
+    bounds = np.searchsorted(component_row[order], np.arange(len(counts) + 1))
+    first_track = np.cumsum(counts) - counts
+    n_tracks = int(counts.sum())
+    trees = []
+    for row, count in enumerate(counts):
+        mine = order[bounds[row] : bounds[row + 1]]
+        low, high = i[mine], j[mine]
+        condensed = np.ones(count * (count - 1) // 2)
+        # Scipy's condensed index of (i, j), i < j, among n points: n i − i (i + 1) / 2 + j − i − 1.
+        condensed[count * low - low * (low + 1) // 2 + high - low - 1] = 1.0 - scores[mine]
+        trees.append(scipy.cluster.hierarchy.linkage(condensed, method="average"))
+    merges = np.concatenate(trees)
+
+    # Node numbering: tracks are 0..n_tracks−1 in the order of the result, and merge row r
+    # of the joined linkage matrices is node n_tracks + r. Within one component of n
+    # tracks, scipy numbers its tracks 0..n−1 and its own merge row k as n + k.
+    rows = counts - 1
+    n = np.repeat(counts, rows)
+    start = np.repeat(first_track, rows)
+    first_row = np.repeat(np.cumsum(rows) - rows, rows)
+    children = merges[:, :2].astype(np.int64)
+    child_node = np.where(children < n[:, None], start[:, None] + children, n_tracks + first_row[:, None] + children - n[:, None])
+
+    # Merging requires mean p > threshold, that is mean d < 1 − threshold.
+    keep = merges[:, 2] < 1.0 - threshold
+    parents = np.repeat(n_tracks + np.flatnonzero(keep), 2)
+    size = n_tracks + len(merges)
+    graph = scipy.sparse.coo_matrix(
+        (np.ones(len(parents), dtype=np.int8), (child_node[keep].reshape(-1), parents)), shape=(size, size)
+    )
+    _, clusters = scipy.sparse.csgraph.connected_components(graph.tocsr(), directed=False)
+    return clusters[:n_tracks].astype(np.int64)

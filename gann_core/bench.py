@@ -147,10 +147,11 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def load_model(path: str | None, device: torch.device, normalization_table) -> tuple[Model, str]:
+def load_model(path: str | None, device: torch.device, normalization_table, shipped: str = "spd") -> tuple[Model, str]:
     """Load the model to benchmark and return it with a line that describes it.
 
-    With ``path`` None the shipped SPD model is used. When it is not installed, an
+    With ``path`` None the shipped model ``shipped`` ("spd" or "trackml") is used, or the
+    shipped SPD model when that one is not installed. When neither is installed, an
     untrained network with the default :class:`ModelConfig` is built instead, with input
     normalisation taken from ``normalization_table``: its speed is that of the default
     architecture, but its scores mean nothing.
@@ -158,10 +159,11 @@ def load_model(path: str | None, device: torch.device, normalization_table) -> t
     if path is not None:
         model = Model.load(path, device=device)
         return model, f"{model.name} ({model.source})"
+    for name in dict.fromkeys((shipped, "spd")):
+        if shipped_model_path(name).is_file():
+            model = Model.load(str(shipped_model_path(name)), device=device)
+            return model, f"{model.name} (shipped, {model.source})"
     shipped = shipped_model_path("spd")
-    if shipped.is_file():
-        model = Model.load(None, device=device)
-        return model, f"{model.name} (shipped, {model.source})"
     torch.manual_seed(0)
     network = GANN(ModelConfig())
     network.set_normalization(build_graphs(normalization_table))
@@ -359,15 +361,20 @@ def run_benchmark(
             table = simulate_timeslices(setting.simulation(), timeslices, seed=seed + index)
             path = Path(folder) / f"{name}.parquet"
             write_timeslices(path, table)
-            if model is None:
-                model, report["model"] = load_model(model_path, device, table)
+            if model is None or model_path is None:
+                # Without a model file, each setting gets the shipped model of its geometry.
+                model, description = load_model(model_path, device, table, shipped=setting.geometry)
                 model.network.encoder.implementation = encoder
                 model.network.encoder.compile_layers = compile_layers
+                report.setdefault("model", description)
+                if index == 0:
+                    first_model = model
             if compile_layers and index == 0:
                 time_prediction(model, path, batch_sizes[0], candidates=candidates, z0_window=z0_window)
             summary = table.summary()
             entry = {
                 "setting": name,
+                "model": description,
                 "data": f"simulated {setting.describe()}, seed {seed + index}",
                 "timeslices": table.n_timeslices,
                 "tracks_per_timeslice": round(summary["tracks_per_timeslice_mean"], 1),
@@ -395,8 +402,8 @@ def run_benchmark(
         setting = SETTINGS[settings[0]]
         batch_size = train_batch_size or TrainConfig().batch_size
         train_table = simulate_timeslices(setting.simulation(), max(min(timeslices, 512), 2 * batch_size), seed=seed + 200)
-        graphs = build_graphs(train_table, use_time=model.config.use_time, neighbours=model.config.neighbours)
-        record = time_training(model.config, graphs, batch_size, device, encoder=encoder)
+        graphs = build_graphs(train_table, use_time=first_model.config.use_time, neighbours=first_model.config.neighbours)
+        record = time_training(first_model.config, graphs, batch_size, device, encoder=encoder)
         record["data"] = f"simulated {setting.describe()}"
         report["training"] = record
     return report
@@ -443,13 +450,13 @@ def format_report(report: dict) -> str:
         f"machine: {machine['cpu']}, {machine['cpu_cores']} CPU cores, torch threads {machine['torch_threads']}, "
         f"load average {machine['load_average_1min']} at start" + (f", GPU {machine['gpu']}" if "gpu" in machine else ""),
         f"device: {machine['device']}, encoder: {report['encoder']}, candidate pairs: {report['candidates']}",
-        f"model: {report['model']}",
     ]
     for entry in report["settings"]:
         lines += [
             "",
             f"{entry['setting']}: {entry['data']}; {entry['timeslices']} timeslices, "
             f"{entry['tracks_per_timeslice']} tracks and {entry['hits_per_timeslice']} hits per timeslice",
+            f"model: {entry['model']}",
         ]
         header = ["chain", "batch", "slices/s", "peak MiB"] + [f"{stage} %" for stage in STAGES]
         rows = []

@@ -11,12 +11,12 @@ from gann_core.errors import ConfigError
 logger = logging.getLogger("gann_core.cli")
 
 
-def add_model_argument(parser: argparse.ArgumentParser) -> None:
+def add_model_argument(parser: argparse.ArgumentParser, default: str = "the shipped SPD model") -> None:
     parser.add_argument(
         "--model",
         metavar="M",
         default=None,
-        help="model file written by 'gann train', or a shipped model name ('spd', 'trackml'); default: the shipped SPD model",
+        help=f"model file written by 'gann train', or a shipped model name ('spd', 'trackml'); default: {default}",
     )
 
 

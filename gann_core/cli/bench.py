@@ -20,7 +20,7 @@ def add_parser(subparsers) -> None:
         "sizes, the classical baselines on the same file, and training steps. Prints timeslices per second, each "
         "stage's share and the peak memory, with the machine named.",
     )
-    add_model_argument(parser)
+    add_model_argument(parser, default="the shipped model of each setting's geometry")
     parser.add_argument(
         "-n", "--timeslices", type=int, default=DEFAULT_TIMESLICES,
         help=f"timeslices per setting (default: {DEFAULT_TIMESLICES})",
