@@ -69,6 +69,11 @@ class GraphArrays:
     order. ``edge_index`` is then exactly the band of ``hit_band`` hits on each side of a hit
     within its track (:func:`band_edges`), which the encoder uses as a fast path.
     ``edge_index`` is None when the arrays were built with ``edges=False``.
+
+    ``pair_rows`` is None when ``pair_x`` has a row for every pair. Otherwise (arrays for
+    scoring with a z0 gate, ``build_graphs(skip_gated=True)``) ``pair_x`` has rows only for
+    the pairs ``pair_rows`` (ascending global pair indices), and ``slice_row_offsets``
+    locates each timeslice's rows; the other pairs are outside the gate.
     """
 
     hit_x: np.ndarray
@@ -85,6 +90,8 @@ class GraphArrays:
     slice_pair_offsets: np.ndarray
     hit_band: int | None = None
     hit_order: np.ndarray | None = None
+    pair_rows: np.ndarray | None = None
+    slice_row_offsets: np.ndarray | None = None
 
     @property
     def n_timeslices(self) -> int:
@@ -101,7 +108,8 @@ class GraphArrays:
         hit), ``track_x``, ``pair_index`` (2 × pairs, TrackGraph edges), ``pair_x``, ``y``
         (pair truth as float, when known), ``num_tracks``, ``pair_offset`` (global index of
         the first pair, to place the scores back), ``num_timeslices``, ``hit_band`` (see the
-        class docstring).
+        class docstring), and with ``pair_rows``: ``pair_index`` and ``pair_x`` of those
+        pairs only, ``pair_rows`` (their positions among the batch's ``num_pairs`` pairs).
         """
         h0, h1 = self.slice_hit_offsets[lo], self.slice_hit_offsets[hi]
         e0, e1 = self.slice_edge_offsets[lo], self.slice_edge_offsets[hi]
@@ -112,10 +120,18 @@ class GraphArrays:
             edge_index=None if self.edge_index is None else torch.from_numpy(self.edge_index[:, e0:e1] - h0),
             hit_track=torch.from_numpy(self.hit_track[h0:h1] - t0),
             track_x=torch.from_numpy(self.track_x[t0:t1]),
-            pair_index=torch.from_numpy(np.stack([self.pair_a[p0:p1] - t0, self.pair_b[p0:p1] - t0])),
-            pair_x=torch.from_numpy(self.pair_x[p0:p1]),
             num_nodes=int(h1 - h0),
         )
+        if self.pair_rows is None:
+            data.pair_index = torch.from_numpy(np.stack([self.pair_a[p0:p1] - t0, self.pair_b[p0:p1] - t0]))
+            data.pair_x = torch.from_numpy(self.pair_x[p0:p1])
+        else:
+            r0, r1 = self.slice_row_offsets[lo], self.slice_row_offsets[hi]
+            rows = self.pair_rows[r0:r1]
+            data.pair_index = torch.from_numpy(np.stack([self.pair_a[rows] - t0, self.pair_b[rows] - t0]))
+            data.pair_x = torch.from_numpy(self.pair_x[r0:r1])
+            data.pair_rows = torch.from_numpy(rows - p0)
+        data.num_pairs = int(p1 - p0)
         data.num_tracks = int(t1 - t0)
         data.num_timeslices = int(hi - lo)
         data.pair_offset = int(p0)
@@ -143,6 +159,7 @@ def build_graphs(
     z0_gate_mm: float = 0.0,
     edges: bool = True,
     truth: bool = True,
+    skip_gated: bool = False,
 ) -> GraphArrays:
     """Compute HitGraph and TrackGraph arrays for every timeslice of ``table``.
 
@@ -152,7 +169,9 @@ def build_graphs(
     of pairs beyond the gate as placeholders (see :func:`~gann_core.pairs.pair_geometry`);
     such arrays are for scoring with that model, not for training. ``edges=False`` leaves
     out the HitGraph edge list, which only the reference ("pyg") encoder reads, and
-    ``truth=False`` the pair truth, which scoring does not need.
+    ``truth=False`` the pair truth, which scoring does not need. ``skip_gated=True`` (with
+    ``z0_gate_mm`` > 0) computes pair features only for the pairs inside the gate, the
+    only ones that model's classifier reads (see ``GraphArrays.pair_rows``).
     """
     if use_time and not table.has_time:
         raise ValueError("use_time=True needs a 't' column (hit time in ns) in the table.")
@@ -165,7 +184,12 @@ def build_graphs(
         hit_x = hit_x[order]
     edge_index = band_edges(table.hit_track_index, neighbours) if edges else None
     track_x = track_features(table, fit, use_time)
-    geometry = pair_geometry(fit, pairs, crossing_within_dz0_mm=z0_gate_mm if z0_gate_mm > 0 else None)
+    pair_rows = slice_row_offsets = None
+    if skip_gated and z0_gate_mm > 0:
+        pair_rows = np.flatnonzero(np.abs(fit.z0[pairs.track_a] - fit.z0[pairs.track_b]) <= z0_gate_mm)
+        geometry = pair_geometry(fit, TrackPairs(pairs.track_a[pair_rows], pairs.track_b[pair_rows]))
+    else:
+        geometry = pair_geometry(fit, pairs, crossing_within_dz0_mm=z0_gate_mm if z0_gate_mm > 0 else None)
     pair_x = pair_features(geometry, use_time)
     pair_truth = same_event(table, pairs) if truth and table.has_truth else None
 
@@ -175,6 +199,8 @@ def build_graphs(
     )
     # Pairs are ordered by their first track, so each timeslice's pairs are contiguous.
     slice_pair_offsets = np.searchsorted(pairs.track_a, table.slice_track_offsets, side="left")
+    if pair_rows is not None:
+        slice_row_offsets = np.searchsorted(pair_rows, slice_pair_offsets, side="left").astype(np.int64)
     return GraphArrays(
         hit_x=hit_x,
         edge_index=edge_index,
@@ -190,6 +216,8 @@ def build_graphs(
         slice_pair_offsets=slice_pair_offsets.astype(np.int64),
         hit_band=neighbours,
         hit_order=order,
+        pair_rows=pair_rows,
+        slice_row_offsets=slice_row_offsets,
     )
 
 

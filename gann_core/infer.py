@@ -17,6 +17,7 @@ from gann_core.candidates import DEFAULT_Z0_WINDOW, candidate_pairs
 from gann_core.errors import InputFileError
 from gann_core.fit import TrackFit, fit_tracks
 from gann_core.graph import build_graphs
+from gann_core.model.network import GATED_LOGIT
 from gann_core.model.saved import Model
 from gann_core.pairs import TrackPairs, same_event
 from gann_core.table import Timeslices
@@ -204,6 +205,7 @@ def _prepare(
     graphs = build_graphs(
         table, use_time=model.config.use_time, neighbours=model.config.neighbours, fit=fit, pairs=pairs,
         z0_gate_mm=model.config.z0_gate_mm, edges=model.network.encoder.implementation == "pyg", truth=False,
+        skip_gated=True,
     )
     return pairs, graphs
 
@@ -243,12 +245,19 @@ def score_graph_arrays(network, graphs, batch_size: int, device: torch.device, b
     Returns one tensor on ``device``, filled without host synchronisation. ``bar`` (a tqdm
     bar or None) advances by the timeslices of each batch.
     """
-    scores = torch.empty(graphs.n_pairs, device=device)
     first_pair = graphs.slice_pair_offsets[0]
+    if graphs.pair_rows is None:
+        scores = torch.empty(graphs.n_pairs, device=device)
+    else:
+        # Pairs without a feature row lie outside the z0 gate.
+        scores = torch.sigmoid(torch.full((graphs.n_pairs,), GATED_LOGIT, device=device))
     for data in graphs.batches(batch_size):
         data = data.to(device, non_blocking=True)
         lo = data.pair_offset - first_pair
-        scores[lo : lo + data.pair_index.shape[1]] = torch.sigmoid(network(data))
+        if graphs.pair_rows is None:
+            scores[lo : lo + data.pair_index.shape[1]] = torch.sigmoid(network(data))
+        else:
+            scores[lo + data.pair_rows] = torch.sigmoid(network(data))
         if bar is not None:
             bar.update(data.num_timeslices)
     return scores

@@ -8,7 +8,7 @@ import torch
 
 from gann_core.fit import fit_tracks
 from gann_core.graph import band_edges, build_graphs
-from gann_core.infer import score_pairs
+from gann_core.infer import score_graph_arrays, score_pairs
 from gann_core.model import GANN, GATEncoder, Model, ModelConfig
 from gann_core.model.encoder import _band_blocks, band_mask
 from gann_core.model.network import GATED_LOGIT
@@ -146,6 +146,22 @@ def test_gated_prediction_skips_only_unused_crossings(spd_table):
     for name in ("dz_cross", "dz_cross_significance", "r_cross", "circle_gap"):
         assert np.array_equal(getattr(partial, name)[near], getattr(complete, name)[near]), name
     assert np.array_equal(partial.dz_cross[~near], complete.dz0[~near])
+
+
+def test_skip_gated_arrays_hold_only_near_pairs(spd_table):
+    network = _network(spd_table, 20.0).eval()
+    full = build_graphs(spd_table, z0_gate_mm=20.0)
+    near_only = build_graphs(spd_table, z0_gate_mm=20.0, skip_gated=True, truth=False)
+    dz0 = pair_geometry(fit_tracks(spd_table), all_pairs(spd_table)).dz0
+    np.testing.assert_array_equal(near_only.pair_rows, np.flatnonzero(dz0 <= 20.0))
+    assert near_only.pair_x.shape == (len(near_only.pair_rows), full.pair_x.shape[1])
+
+    # Batches of two timeslices place the near pairs' scores among all pairs.
+    with torch.no_grad():
+        expected = score_graph_arrays(network, full, 2, torch.device("cpu")).numpy()
+        got = score_graph_arrays(network, near_only, 2, torch.device("cpu")).numpy()
+    assert np.allclose(got, expected, atol=1e-6)
+    assert np.all(got[dz0 > 20.0] == np.float32(torch.sigmoid(torch.tensor(GATED_LOGIT)).item()))
 
 
 def test_training_sets_the_gate_from_true_pairs(spd_table):

@@ -136,9 +136,15 @@ class GANN(nn.Module):
         return data.pair_x[:, LOG_DZ0_COLUMN] <= math.log(self.config.z0_gate_mm + LOG_FLOOR)
 
     def forward(self, data: Data) -> torch.Tensor:
-        """Return one logit of p(same event) per pair in ``data.pair_index``."""
+        """Return one logit of p(same event) per pair in ``data.pair_index``.
+
+        Batches with ``pair_rows`` (see :class:`~gann_core.graph.GraphArrays`) hold only
+        pairs inside the gate already, so the classifier scores them all.
+        """
         embedding = self.embed_tracks(data)
         pair_x = self._standardize(data.pair_x, "pair")
+        if getattr(data, "pair_rows", None) is not None:
+            return self.classifier(embedding, data.pair_index, pair_x)
         # Training scores every pair: the classifier learns from the easy pairs too, and the
         # loss weights ω_p, ω_n keep the meaning they have without a gate.
         inside = None if self.training else self.pairs_inside_gate(data)
