@@ -10,7 +10,12 @@ Usage: ``python benchmarks/bench_end_to_end.py SECTION [--json] [--threads N]`` 
   and the assembly is timed apart;
 * ``encoder``: the fast and the PyG GAT encoder, forward alone and forward plus backward,
   on one batch of SPD-like timeslices. It also measures the network's throughput (encoder
-  and pair classifier) with the fast encoder cut into blocks of 8192 hits and not cut.
+  and pair classifier) with the fast encoder cut into blocks of ``DEFAULT_BLOCK_NODES``
+  hits and not cut;
+* ``stages``: time per SPD-like timeslice of each step of ``gann predict`` in one thread,
+  on chunks of ``CHUNK_TIMESLICES`` timeslices as ``predict_chunks`` runs them: reading
+  the parquet file, fit, candidate pairs, graph arrays, network, assembly. The best of
+  three passes is kept.
 
 The model is the shipped SPD model when installed, otherwise an untrained network with the
 default ModelConfig (same cost, meaningless scores). Every section prints the machine.
@@ -21,7 +26,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -31,6 +38,8 @@ from gann_core.bench import PeakMemory, load_model, machine_description
 from gann_core.candidates import candidate_pairs, pairs_lost, z0_window_pairs
 from gann_core.fit import fit_tracks
 from gann_core.graph import build_graphs
+from gann_core.infer import CHUNK_TIMESLICES, score_graph_arrays
+from gann_core.io import TimesliceChunks, write_timeslices
 from gann_core.model.encoder import DEFAULT_BLOCK_NODES
 from gann_core.simulate import SimulationConfig, simulate_timeslices
 from gann_core.train.loop import score_graphs
@@ -158,6 +167,50 @@ def measure_encoder(model, n_timeslices: int = 256, repeats: int = 3, seed: int 
     return rows
 
 
+def measure_stages(model, n_timeslices: int = 2048, repeats: int = 3, seed: int = 41) -> list[dict]:
+    """Best-of-``repeats`` seconds per timeslice of each prediction step, chunk by chunk, in this thread."""
+    table = simulate_timeslices(SimulationConfig.for_geometry("spd", n_events=10), n_timeslices, seed=seed)
+    network = model.network.eval()
+    best = {}
+    with tempfile.TemporaryDirectory(prefix="gann-stages-") as folder:
+        path = Path(folder) / "spd.parquet"
+        write_timeslices(path, table)
+        for _ in range(repeats):
+            seconds = dict.fromkeys(("read", "fit", "pairs", "graphs", "network", "assembly"), 0.0)
+            tick = time.perf_counter()
+            for chunk in TimesliceChunks(path, timeslices_per_chunk=CHUNK_TIMESLICES):
+                seconds["read"] += time.perf_counter() - tick
+                tick = time.perf_counter()
+                fit = fit_tracks(chunk)
+                seconds["fit"] += _lap(tick)
+                tick = time.perf_counter()
+                pairs = candidate_pairs(chunk, "all", fit=fit)
+                seconds["pairs"] += _lap(tick)
+                tick = time.perf_counter()
+                graphs = build_graphs(
+                    chunk, use_time=model.config.use_time, neighbours=model.config.neighbours, fit=fit, pairs=pairs,
+                    z0_gate_mm=model.config.z0_gate_mm, edges=False, truth=False, skip_gated=True,
+                )
+                seconds["graphs"] += _lap(tick)
+                tick = time.perf_counter()
+                with torch.inference_mode():
+                    scores = score_graph_arrays(network, graphs, 256, model.device).numpy().astype(np.float64)
+                seconds["network"] += _lap(tick)
+                tick = time.perf_counter()
+                assemble_events(chunk.slice_track_offsets, pairs, scores, threshold=model.assembly_threshold, method=model.assembly)
+                seconds["assembly"] += _lap(tick)
+                tick = time.perf_counter()
+            for stage, value in seconds.items():
+                best[stage] = min(best.get(stage, float("inf")), value)
+    rows = [{"stage": stage, "ms_per_timeslice": 1000 * value / n_timeslices} for stage, value in best.items()]
+    rows.append({"stage": "total", "ms_per_timeslice": sum(row["ms_per_timeslice"] for row in rows)})
+    return rows
+
+
+def _lap(tick: float) -> float:
+    return time.perf_counter() - tick
+
+
 def _best_of(function, repeats: int) -> float:
     function()
     best = float("inf")
@@ -196,9 +249,15 @@ def print_encoder(rows: list[dict]) -> None:
             print(f"  {row['implementation']:26s} {row['network_slices_per_s']:6.0f} timeslices/s")
 
 
+def print_stages(rows: list[dict]) -> None:
+    print(f"SPD-like timeslices (10 collisions), chunks of {CHUNK_TIMESLICES}, one thread; ms per timeslice:")
+    for row in rows:
+        print(f"  {row['stage']:9s} {row['ms_per_timeslice']:6.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Candidate-pair recall, large-timeslice scoring and encoder timings.")
-    parser.add_argument("section", choices=("candidates", "large", "encoder"))
+    parser.add_argument("section", choices=("candidates", "large", "encoder", "stages"))
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's default)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
@@ -212,8 +271,12 @@ def main(argv: list[str] | None = None) -> int:
         printer = print_candidates
     else:
         model, report["model"] = load_model(None, device, simulate_timeslices(SimulationConfig.for_geometry("spd"), 50, seed=1))
-        report["rows"] = measure_large(model) if args.section == "large" else measure_encoder(model)
-        printer = print_large if args.section == "large" else print_encoder
+        measure, printer = {
+            "large": (measure_large, print_large),
+            "encoder": (measure_encoder, print_encoder),
+            "stages": (measure_stages, print_stages),
+        }[args.section]
+        report["rows"] = measure(model)
 
     if args.json:
         print(json.dumps(report, indent=2))

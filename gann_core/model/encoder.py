@@ -32,7 +32,7 @@ IMPLEMENTATIONS = ("fast", "pyg")
 
 #: Nodes per block of the fast CPU path. With the shipped SPD model (16 features), one
 #: network pass took the same time with blocks of 16,384 to 65,536 hits and about 5 % more
-#: with 8,192, and fewer blocks mean fewer Python calls: with two scoring threads, 32,768
+#: with 8,192. Fewer blocks also mean fewer Python calls. With two scoring threads, 32,768
 #: gave about 10 % more timeslices per second than 8,192 (2 CPU cores, one-off timing).
 DEFAULT_BLOCK_NODES = 32768
 
@@ -407,11 +407,11 @@ def tanh(x: torch.Tensor) -> torch.Tensor:
     """tanh(x) for the fast encoder; on the CPU without gradient it overwrites ``x``.
 
     ``torch.tanh`` was the largest cost of the fast encoder on the CPU (``torch.profiler``
-    over the shipped SPD model's network, 1 thread, torch 2.13): 2.6 to 4 ns per float32
-    value on the 2-core benchmark machine (AMD EPYC with AVX-512), against 0.4 ns for
-    numpy's tanh, which runs in place here without gradient, and 1 to 2 ns for
-    2·sigmoid(2x) − 1, used with gradient. Both agree with ``torch.tanh`` to about 1e-7.
-    Other devices use ``torch.tanh``.
+    over the shipped SPD model's network, 1 thread, torch 2.13). It took 2.6 to 4 ns per
+    float32 value on the 2-core benchmark machine (AMD EPYC with AVX-512). numpy's tanh,
+    used in place here without gradient, took 0.4 ns, and 2·sigmoid(2x) − 1, used with
+    gradient, 1 to 2 ns. Both agree with ``torch.tanh`` to about 1e-7. Other devices use
+    ``torch.tanh``.
     """
     if x.device.type != "cpu":
         return torch.tanh(x)
