@@ -129,3 +129,17 @@ def test_peak_memory_sees_a_large_allocation():
         block = np.ones(64 * 2**20 // 8)  # 64 MiB, kept until the block ends
     assert during.peak_mib >= before.peak_mib + 50
     assert block.sum() > 0
+
+
+def test_bench_chunked_run_and_model_per_setting(tmp_path):
+    from gann_core.bench import run_benchmark
+    from gann_core.model.saved import shipped_model_path
+
+    report = run_benchmark(timeslices=6, batch_sizes=(4,), training=False, chunked=True, directory=tmp_path)
+
+    for entry in report["settings"]:
+        (run,) = entry["chunked_runs"]
+        assert run["slices_per_s"] > 0
+        assert run["workers"] >= 1
+        if shipped_model_path(entry["setting"]).is_file():
+            assert f"{entry['setting']}_default.pt" in entry["model"]

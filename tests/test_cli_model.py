@@ -3,8 +3,11 @@
 import json
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from gann_core import infer as gann_infer
 from gann_core.cli import main
 from gann_core.io import pairs_path, read_pairs, read_timeslices, write_timeslices
 from gann_core.simulate import SimulationConfig, simulate_timeslices
@@ -107,6 +110,29 @@ def test_predict_not_parquet(tiny_model, tmp_path, capsys):
     assert main(["predict", str(source), "-o", str(out), "--model", str(tiny_model)]) == 2
     assert str(source) in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_predict_bad_value_in_late_chunk(tiny_model, tmp_path, capsys, monkeypatch):
+    # Chunks of 2 timeslices: the bad hit lies in the last chunk, after earlier ones were written.
+    monkeypatch.setattr(gann_infer, "CHUNK_TIMESLICES", 2)
+    table = simulate_timeslices(SimulationConfig.for_geometry("spd", n_events=3), 7, seed=9)
+    columns = dict(table.columns)
+    columns["z"] = columns["z"].copy()
+    bad_row = table.n_hits - 5
+    columns["z"][bad_row] = np.nan
+    source = tmp_path / "bad.parquet"
+    pq.write_table(pa.table(columns), source)
+    out = tmp_path / "pred.parquet"
+    write_timeslices(out, table)
+    before = out.read_bytes()
+
+    assert main(["predict", str(source), "-o", str(out), "--model", str(tiny_model), "--no-progress"]) == 2
+
+    error = capsys.readouterr().err
+    assert f"(first: row {bad_row}," in error
+    assert "Traceback" not in error
+    assert out.read_bytes() == before
+    assert sorted(item.name for item in tmp_path.iterdir()) == ["bad.parquet", "pred.parquet"]
 
 
 def test_evaluate_needs_truth(tiny_model, tmp_path, capsys):
