@@ -366,7 +366,7 @@ def run_benchmark(
                 model, description = load_model(model_path, device, table, shipped=setting.geometry)
                 model.network.encoder.implementation = encoder
                 model.network.encoder.compile_layers = compile_layers
-                report.setdefault("model", description)
+                report.setdefault("model", description if model_path is not None else "the shipped model of each setting's geometry")
                 if index == 0:
                     first_model = model
             if compile_layers and index == 0:

@@ -34,7 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        # Building the parser imports torch, which takes seconds: Ctrl-C may come meanwhile.
+        parser = build_parser()
+    except KeyboardInterrupt:
+        print("gann: interrupted", file=sys.stderr)
+        return 130
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

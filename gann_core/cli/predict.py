@@ -78,7 +78,14 @@ def run(args: argparse.Namespace) -> int:
             yield table, prediction.pairs_table()
 
     try:
-        write_prediction_chunks(args.output, counted())
+        if bar is None:
+            write_prediction_chunks(args.output, counted())
+        else:
+            from tqdm.contrib.logging import logging_redirect_tqdm
+
+            # Warnings logged while the bar is shown (dropped short tracks) get lines of their own.
+            with logging_redirect_tqdm():
+                write_prediction_chunks(args.output, counted())
     finally:
         if bar is not None:
             bar.close()
@@ -89,11 +96,16 @@ def run(args: argparse.Namespace) -> int:
         f"assembly {prediction.assembly} at {prediction.assembly_threshold:g}"
     )
     print(
-        f"{totals['timeslices']} timeslices, {totals['tracks']} tracks, {totals['pairs']} pairs scored, "
-        f"{totals['collisions']} collisions assembled"
+        f"{_count(totals['timeslices'], 'timeslice')}, {_count(totals['tracks'], 'track')}, "
+        f"{_count(totals['pairs'], 'pair')} scored, {_count(totals['collisions'], 'collision')} assembled"
     )
     print(f"wrote {args.output} and {pairs_path(args.output)}")
     return 0
+
+
+def _count(number: int, noun: str) -> str:
+    """'1 timeslice' or 'N timeslices'."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _check_positive(option: str, value: int) -> None:

@@ -203,6 +203,12 @@ def _read_file(path: Path, min_hits: int) -> Timeslices:
 
     table = rename_aliases(table, source)
     check_column_types(table, source)
+    if "timeslice_id" not in table.column_names:
+        logger.info(
+            "%s: no timeslice_id column, so all %d rows are read as one timeslice "
+            "(add timeslice_id if the file holds several; track_id only needs to be unique within one).",
+            source, table.num_rows,
+        )
     columns = table_to_columns(table, source)
     return validate_columns(columns, source=source, min_hits=min_hits)
 

@@ -81,6 +81,8 @@ class Model:
                     f"shipped model {path.name} is missing from {SHIPPED_MODELS_DIR}; reinstall GANN, "
                     "or pass a model file written by 'gann train'."
                 )
+            if path.is_dir():
+                raise ModelFileError(f"{path} is a folder, not a model file; pass the .pt file written by 'gann train' inside it.")
             raise ModelFileError(
                 f"model file {path} not found; pass a file written by 'gann train' or omit --model to use the shipped default."
             )
