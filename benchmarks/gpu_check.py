@@ -8,7 +8,8 @@ JSON file and exits with status 0, so it can sit in any job. On a GPU it
 1. runs every test whose name contains "cuda" (``pytest -k cuda tests``);
 2. simulates SPD-like timeslices (10 collisions, Poisson) and times the network alone and
    the whole prediction chain (read, fit, pairs, graphs, network, assembly) for each
-   encoder implementation and batch size;
+   encoder implementation and batch size, with the stages one after another on the whole
+   file, and for the fast encoder also in chunks as ``gann predict`` runs it;
 3. counts the host synchronisations the network loop makes, with
    ``torch.cuda.set_sync_debug_mode("warn")``: the loop is meant to make none per batch,
    only the one copy of all scores to the host at the end;
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.output).write_text(json.dumps({"cuda_available": False, "message": message}, indent=2))
         return 0
 
-    from gann_core.bench import load_model, machine_description, time_prediction
+    from gann_core.bench import load_model, machine_description, time_chunked, time_prediction
     from gann_core.graph import build_graphs
     from gann_core.io import write_timeslices
     from gann_core.simulate import SimulationConfig, simulate_timeslices
@@ -137,16 +138,22 @@ def main(argv: list[str] | None = None) -> int:
                 chain = time_prediction(model, path, batch_size)
                 chain["encoder"] = encoder
                 chain["batch_size"] = batch_size
+                if encoder == "fast":
+                    chain["chunked"] = time_chunked(model, path, batch_size)
                 report["end_to_end"].append(chain)
 
     print(f"GPU: {report['machine'].get('gpu')}; model: {report['model']}")
     print(f"data: {report['data']}")
-    header = f"{'encoder':8s} {'batch':>6s} {'network slices/s':>17s} {'end-to-end slices/s':>20s} {'peak GPU MiB':>13s} {'syncs/pass':>11s}"
+    header = (
+        f"{'encoder':8s} {'batch':>6s} {'network slices/s':>17s} {'end-to-end slices/s':>20s} "
+        f"{'chunked slices/s':>17s} {'peak GPU MiB':>13s} {'syncs/pass':>11s}"
+    )
     print(header)
     for network, chain in zip(report["network"], report["end_to_end"]):
+        chunked = f"{chain['chunked']['slices_per_s']:17.0f}" if "chunked" in chain else f"{'-':>17s}"
         print(
             f"{network['encoder']:8s} {network['batch_size']:6d} {network['slices_per_s']:17.0f} "
-            f"{chain['slices_per_s']:20.0f} {network['peak_gpu_mib']:13.0f} {network['synchronising_calls_per_pass']:11d}"
+            f"{chain['slices_per_s']:20.0f} {chunked} {network['peak_gpu_mib']:13.0f} {network['synchronising_calls_per_pass']:11d}"
         )
     Path(args.output).write_text(json.dumps(report, indent=2))
     print(f"wrote {args.output}")

@@ -31,7 +31,7 @@ from gann_core.candidates import DEFAULT_Z0_WINDOW, candidate_pairs
 from gann_core.errors import ModelFileError
 from gann_core.fit import fit_tracks
 from gann_core.graph import build_graphs
-from gann_core.infer import CHUNK_TIMESLICES, parallel_workers, predict_chunks
+from gann_core.infer import CHUNK_TIMESLICES, chunk_timeslices, parallel_workers, predict_chunks
 from gann_core.io import TimesliceChunks, read_timeslices, write_timeslices
 from gann_core.loss import balanced_focal_loss
 from gann_core.model.network import GANN, ModelConfig
@@ -219,22 +219,25 @@ def time_chunked(
 ) -> dict:
     """Run the whole chain on the file at ``path`` as ``gann predict`` does, without writing the output.
 
-    The file is read in chunks of ``CHUNK_TIMESLICES`` timeslices
+    The file is read in chunks of :func:`~gann_core.infer.chunk_timeslices` timeslices
     (:class:`~gann_core.io.TimesliceChunks`), and :func:`~gann_core.infer.predict_chunks`
-    scores and assembles several chunks at once in worker threads while the next chunk is
-    read. The stages overlap, so only the total is timed.
+    scores and assembles them, on the CPU several chunks at once in worker threads, while
+    the next chunk is read. The stages overlap, so only the total is timed. The record's
+    ``chunk_timeslices`` gives the chunk size.
     """
     seconds = {}
     pairs = 0
     with PeakMemory() as memory:
         tick = time.perf_counter()
-        reader = TimesliceChunks(path, timeslices_per_chunk=CHUNK_TIMESLICES)
+        reader = TimesliceChunks(path, timeslices_per_chunk=chunk_timeslices(model, batch_size))
         n_timeslices = 0
         for prediction in predict_chunks(model, reader, batch_size=batch_size, candidates=candidates, z0_window=z0_window):
             n_timeslices += prediction.table.n_timeslices
             pairs += len(prediction.pairs)
         seconds["read, fit, pairs, graphs, network and assembly"] = _lap(tick)
-    return _stage_record(seconds, n_timeslices, memory, pairs=pairs)
+    record = _stage_record(seconds, n_timeslices, memory, pairs=pairs)
+    record["chunk_timeslices"] = chunk_timeslices(model, batch_size)
+    return record
 
 
 def time_baselines(
