@@ -19,7 +19,6 @@ import resource
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,39 +36,13 @@ from gann_core.loss import balanced_focal_loss
 from gann_core.model.network import GANN, ModelConfig
 from gann_core.model.saved import Model, shipped_model_path
 from gann_core.pairs import pair_geometry
-from gann_core.simulate import SimulationConfig, simulate_timeslices
+from gann_core.simulate import simulate_timeslices
 from gann_core.train.config import TrainConfig
 from gann_core.train.loop import score_graphs
 
 logger = logging.getLogger(__name__)
 
-#: Stages of the prediction chain, in order.
-STAGES = ("read", "fit", "pairs", "graphs", "network", "assembly")
-DEFAULT_BATCH_SIZES = (64, 256, 1024)
-DEFAULT_TIMESLICES = 2000
-
-
-@dataclass(frozen=True)
-class BenchSetting:
-    """Simulated timeslices of one benchmark row: geometry and composition."""
-
-    name: str
-    geometry: str
-    n_events: float
-    max_tracks: int
-
-    def simulation(self) -> SimulationConfig:
-        return SimulationConfig.for_geometry(self.geometry, n_events=self.n_events, max_tracks=self.max_tracks)
-
-    def describe(self) -> str:
-        return f"{self.geometry}, n_events {self.n_events:g} (Poisson), max_tracks {self.max_tracks}"
-
-
-#: SPD-like and TrackML-like settings of the published configurations spd-10 and trackml-15.
-SETTINGS = {
-    "spd": BenchSetting("spd", "spd", 10.0, 5),
-    "trackml": BenchSetting("trackml", "trackml", 15.0, 4),
-}
+from gann_core.bench_settings import DEFAULT_BATCH_SIZES, DEFAULT_TIMESLICES, SETTINGS, STAGES, BenchSetting  # noqa: F401
 
 
 class PeakMemory:

@@ -9,7 +9,7 @@ from gann_core.cli._common import add_model_argument
 
 
 def add_parser(subparsers) -> None:
-    from gann_core.bench import DEFAULT_BATCH_SIZES, DEFAULT_TIMESLICES, SETTINGS
+    from gann_core.bench_settings import DEFAULT_BATCH_SIZES, DEFAULT_TIMESLICES, SETTINGS
     from gann_core.candidates import CANDIDATE_RULES, DEFAULT_Z0_WINDOW
 
     parser = subparsers.add_parser(

@@ -56,7 +56,7 @@ def add_parser(subparsers) -> None:
 
 
 def build_config(args: argparse.Namespace):
-    from gann_core.model.network import ModelConfig
+    from gann_core.model.config import ModelConfig
     from gann_core.train.config import preset
 
     overrides = {}

@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 
 from gann_core.errors import ConfigError
-from gann_core.model.network import ModelConfig
+from gann_core.model.config import ModelConfig
 
 
 #: Ways to choose the stored decision threshold (see ``TrainConfig.tune_threshold``).
