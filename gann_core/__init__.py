@@ -13,7 +13,7 @@ Training is ``gann_core.train.train(config, path)``: the name ``gann_core.train`
 training package itself.
 """
 
-from importlib import import_module
+from gann_core._lazy import lazy_attributes
 
 from gann_core.errors import ConfigError, GannError, InputFileError, ModelFileError
 from gann_core.table import FAKE_EVENT_ID, Timeslices, TimesliceError, concat_timeslices
@@ -41,13 +41,7 @@ _LAZY = {
     "TrainConfig": "gann_core.train",
 }
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'gann_core' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

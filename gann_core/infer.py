@@ -307,9 +307,13 @@ def predict(
     )
     if labels is None:
         labels = assemble(table.slice_track_offsets, pairs, scores)
-    predicted = table.with_columns(event_pred=labels[table.hit_track_index])
+    return _prediction(model, table, pairs, scores, labels, threshold, assembly, assembly_threshold)
+
+
+def _prediction(model, table, pairs, scores, labels, threshold, assembly, assembly_threshold) -> Prediction:
+    """Build the :class:`Prediction` of ``table``, with ``event_pred`` from the track labels."""
     return Prediction(
-        table=predicted,
+        table=table.with_columns(event_pred=labels[table.hit_track_index]),
         pairs=pairs,
         scores=scores,
         track_labels=labels,
@@ -348,16 +352,7 @@ def predict_chunks(
             pairs, graphs = _prepare(model, part, candidates, z0_window)
             scores = score_graph_arrays(network, graphs, batch_size, model.device).cpu().numpy().astype(np.float64)
         labels = assemble_events(part.slice_track_offsets, pairs, scores, threshold=assembly_threshold, method=assembly)
-        return Prediction(
-            table=part.with_columns(event_pred=labels[part.hit_track_index]),
-            pairs=pairs,
-            scores=scores,
-            track_labels=labels,
-            threshold=threshold,
-            assembly=assembly,
-            model_name=model.name,
-            assembly_threshold=assembly_threshold,
-        )
+        return _prediction(model, part, pairs, scores, labels, threshold, assembly, assembly_threshold)
 
     def checked() -> Iterator[Timeslices]:
         for index, part in enumerate(chunks):

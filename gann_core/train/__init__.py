@@ -4,7 +4,7 @@ The names are imported on first use, so reading the presets (the command line do
 build its options) does not import torch.
 """
 
-from importlib import import_module
+from gann_core._lazy import lazy_attributes
 
 # Public name -> module that defines it.
 _LAZY = {
@@ -16,13 +16,7 @@ _LAZY = {
     "train": "gann_core.train.loop",
 }
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'gann_core.train' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = ["PRESETS", "Stage", "TrainConfig", "TrainResult", "preset", "train"]
