@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         print("gann: interrupted", file=sys.stderr)
         return 130
     args = parser.parse_args(argv)
+    if not args.verbose:
+        # torch logs at INFO from an exit hook (its cache statistics) when a run is
+        # interrupted while torch loads; those lines mean nothing to a user of gann.
+        logging.getLogger("torch").setLevel(logging.WARNING)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s: %(message)s" if not args.verbose else "%(levelname)s %(name)s: %(message)s",
