@@ -26,6 +26,7 @@ import scipy.sparse.csgraph
 
 from gann_core.errors import ConfigError
 from gann_core.pairs import TrackPairs
+from gann_core.table import concat_ranges
 
 ASSEMBLY_METHODS = ("components", "average")
 
@@ -151,8 +152,8 @@ def _average_linkage_groups(
     * a component whose tracks are all joined pairwise above the threshold (any component
       of one or two tracks, and most true collisions) is one cluster, as every merge inside
       it has a mean score above the threshold;
-    * every other component gets its own scipy ``linkage`` call, on the distances among its
-      tracks only (pairs that are not candidates count as d = 1).
+    * every other component is agglomerated on the distances among its tracks only (pairs
+      that are not candidates count as d = 1).
 
     The dendrograms are cut at once: every merge with mean distance below 1 − threshold
     links its two children to the new node, and the connected components of those links,
@@ -184,14 +185,14 @@ def _average_linkage_groups(
         return component.astype(np.int64)
 
     # Tracks of the components that need agglomeration, grouped by component in table order.
-    members = np.flatnonzero(linked[component])
+    track_linked = linked[component]
+    members = np.flatnonzero(track_linked)
     members = members[np.argsort(component[members], kind="stable")]
     components, first_member, counts = np.unique(component[members], return_index=True, return_counts=True)
     local = np.empty(n_tracks, dtype=np.int64)
     local[members] = np.arange(len(members)) - np.repeat(first_member, counts)
     position = np.full(len(size), -1, dtype=np.int64)
     position[components] = np.arange(len(components))
-    track_linked = linked[component]
     inside = np.flatnonzero(track_linked[a] & track_linked[b])
     inside = inside[component[a[inside]] == component[b[inside]]]
     low = np.minimum(a[inside], b[inside])
@@ -209,7 +210,7 @@ def _average_linkage_groups(
         picked = np.flatnonzero(rank[pair_position] >= 0)
         component_row = rank[pair_position[picked]]
         i, j, values = local[low[picked]], local[high[picked]], scores[inside[picked]]
-        tracks = members[np.repeat(first_member[chosen], counts[chosen]) + _ranges(counts[chosen])]
+        tracks = members[concat_ranges(first_member[chosen], first_member[chosen] + counts[chosen])]
         if hi <= _MAX_BATCHED_TRACKS:
             width = int(counts[chosen].max())
             owner = _average_linkage_batched(counts[chosen], component_row, i, j, values, threshold, width)
@@ -227,11 +228,6 @@ def _average_linkage_groups(
 #: components of one class run as one padded array; larger ones run one scipy call each.
 _SIZE_CLASSES = ((2, 4), (4, 8), (8, 16), (16, 32), (32, 2**62))
 _MAX_BATCHED_TRACKS = 32
-
-
-def _ranges(counts: np.ndarray) -> np.ndarray:
-    """0..count−1 for every count, joined end to end."""
-    return np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
 def _average_linkage_batched(

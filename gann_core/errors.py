@@ -1,4 +1,7 @@
-"""Exceptions for a user's mistakes: each message names the file, column or value and the fix."""
+"""Exceptions for a user's mistakes: each message names the file, column or value and the fix.
+
+:func:`counted` writes counts in messages and summaries.
+"""
 
 from gann_core.table import TimesliceError
 
@@ -19,4 +22,9 @@ class ConfigError(GannError, ValueError):
     """A parameter value outside what GANN accepts."""
 
 
-__all__ = ["GannError", "InputFileError", "ModelFileError", "ConfigError", "TimesliceError"]
+def counted(number: int, noun: str) -> str:
+    """Write '1 row' or 'N rows': the number and the noun, with an s unless the number is 1."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+__all__ = ["GannError", "InputFileError", "ModelFileError", "ConfigError", "TimesliceError", "counted"]

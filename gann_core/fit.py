@@ -73,8 +73,8 @@ class TrackFit:
 
     def arc_length_to(self, track: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Signed transverse arc length (mm) from the PCA of ``track`` to the circle point nearest (x, y)."""
-        angle = np.arctan2(y - self.yc[track], x - self.xc[track])
-        turn = _turn_from_pca(angle - self.phi_pca[track], self.sense[track])
+        phi_pca = self.phi_pca[track]
+        turn = _turn_from_pca(x - self.xc[track], y - self.yc[track], np.cos(phi_pca), np.sin(phi_pca), self.sense[track])
         return turn * np.minimum(self.radius[track], STRAIGHT_RADIUS_MM)
 
     def z_at(self, track: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -145,13 +145,10 @@ def fit_tracks(table: Timeslices, *, min_sigma_mm: float = 0.01) -> TrackFit:
     phi0 = _wrap(phi_pca + sense * np.pi / 2)
     curvature = sense / radius
 
-    # z line against the signed arc length from the PCA. The turning angle of each hit is
-    # the angle from the PCA direction (seen from the centre) to the hit, along the motion.
-    pca_x, pca_y = per_hit(np.cos(phi_pca)), per_hit(np.sin(phi_pca))
-    sense_hit = per_hit(sense)
-    turn = np.arctan2(sense_hit * (pca_x * dy_centre - pca_y * dx_centre), pca_x * dx_centre + pca_y * dy_centre)
+    # z line against the signed arc length from the PCA.
+    turn = _turn_from_pca(dx_centre, dy_centre, per_hit(np.cos(phi_pca)), per_hit(np.sin(phi_pca)), per_hit(sense))
     radius_hit = per_hit(radius)
-    s = np.where(turn < -np.pi / 2, turn + 2 * np.pi, turn) * radius_hit
+    s = turn * radius_hit
     z0, cot_theta, sigma_z0, sigma_cot, rms_z, residual_z = _line_fit(s, z, starts, n_hits, min_sigma_mm)
 
     # Transverse uncertainties from a local parabola in s, scaled by the circle residuals.
@@ -261,15 +258,19 @@ def _argext_per_track(values: np.ndarray, offsets: np.ndarray, hit_track: np.nda
     return rows[first]
 
 
-def _turn_from_pca(dphi: np.ndarray, sense: np.ndarray) -> np.ndarray:
-    """Turning angle along the motion from the PCA, in [-π/2, 3π/2).
+def _turn_from_pca(
+    dx: np.ndarray, dy: np.ndarray, cos_pca: np.ndarray, sin_pca: np.ndarray, sense: np.ndarray
+) -> np.ndarray:
+    """Return the turning angle along the motion from the PCA to a point, in [-π/2, 3π/2).
 
-    An outward-moving track turns by 0..π from its PCA to r = 2R, so the range starts a
-    quarter turn behind the PCA (room for hits before it) and reaches past half a turn.
+    (dx, dy) is the point relative to the circle centre, and (cos_pca, sin_pca) the
+    direction from the centre to the PCA. An outward-moving track turns by 0..π from its PCA
+    to r = 2R, so the range starts a quarter turn behind the PCA (room for hits before it)
+    and reaches past half a turn. One arctangent of the cross and dot products gives the
+    angle, with no angle subtraction to wrap.
     """
-    shifted = dphi * sense + np.pi / 2
-    # shifted mod 2π, written with floor, which numpy computes several times faster than %.
-    return shifted - 2 * np.pi * np.floor(shifted * (1 / (2 * np.pi))) - np.pi / 2
+    turn = np.arctan2(sense * (cos_pca * dy - sin_pca * dx), cos_pca * dx + sin_pca * dy)
+    return np.where(turn < -np.pi / 2, turn + 2 * np.pi, turn)
 
 
 def _wrap(angle: np.ndarray) -> np.ndarray:

@@ -38,6 +38,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gann_core.errors import counted
     from gann_core.infer import chunk_timeslices, predict_chunks
     from gann_core.io import TimesliceChunks, check_output_path, pairs_path, write_prediction_chunks
     from gann_core.model.saved import Model
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
         bar = tqdm(total=reader.n_timeslices, unit="timeslice", desc="predicting")
 
-    def counted():
+    def with_totals():
         for prediction in predictions:
             table = prediction.table
             totals["timeslices"] += table.n_timeslices
@@ -79,13 +80,13 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         if bar is None:
-            write_prediction_chunks(args.output, counted())
+            write_prediction_chunks(args.output, with_totals())
         else:
             from tqdm.contrib.logging import logging_redirect_tqdm
 
             # Warnings logged while the bar is shown (dropped short tracks) get lines of their own.
             with logging_redirect_tqdm():
-                write_prediction_chunks(args.output, counted())
+                write_prediction_chunks(args.output, with_totals())
     finally:
         if bar is not None:
             bar.close()
@@ -96,16 +97,11 @@ def run(args: argparse.Namespace) -> int:
         f"assembly {prediction.assembly} at {prediction.assembly_threshold:g}"
     )
     print(
-        f"{_count(totals['timeslices'], 'timeslice')}, {_count(totals['tracks'], 'track')}, "
-        f"{_count(totals['pairs'], 'pair')} scored, {_count(totals['collisions'], 'collision')} assembled"
+        f"{counted(totals['timeslices'], 'timeslice')}, {counted(totals['tracks'], 'track')}, "
+        f"{counted(totals['pairs'], 'pair')} scored, {counted(totals['collisions'], 'collision')} assembled"
     )
     print(f"wrote {args.output} and {pairs_path(args.output)}")
     return 0
-
-
-def _count(number: int, noun: str) -> str:
-    """'1 timeslice' or 'N timeslices'."""
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _check_positive(option: str, value: int) -> None:

@@ -95,7 +95,6 @@ class TimesliceChunks:
         self.timeslices_per_chunk = timeslices_per_chunk
         self.min_hits = min_hits
         check_parquet_file(self.path)
-        self._chunk_ends = None
         ids = None
         try:
             parquet = pq.ParquetFile(self.path)
@@ -103,11 +102,10 @@ class TimesliceChunks:
                 ids = parquet.read(columns=["timeslice_id"]).column(0)
         except (pa.ArrowException, OSError):
             # Iteration then reads the file whole, which raises the error that names the problem.
-            ids = None
+            pass
         starts = _timeslice_starts(ids) if ids is not None else None
         self.n_timeslices = None if starts is None else len(starts)
-        if starts is not None:
-            self._chunk_ends = np.append(starts[timeslices_per_chunk::timeslices_per_chunk], len(ids))
+        self._chunk_ends = None if starts is None else np.append(starts[timeslices_per_chunk::timeslices_per_chunk], len(ids))
 
     def __iter__(self) -> Iterator[Timeslices]:
         if self._chunk_ends is None:
@@ -121,9 +119,7 @@ class TimesliceChunks:
         dropped = ShortTracks(source, self.min_hits)
         produced = 0
         for first_row, table in self._row_chunks():
-            table = rename_aliases(table, source)
-            check_column_types(table, source, first_row=first_row)
-            columns = table_to_columns(table, source, first_row=first_row)
+            columns = _checked_columns(table, source, first_row=first_row)
             chunk = dropped.drop(check_and_sort(columns, source=source, first_row=first_row))
             if chunk is not None:
                 produced += 1
@@ -155,12 +151,11 @@ class TimesliceChunks:
                     first_row = end
                     end = next(ends, None)
         except (pa.ArrowException, OSError) as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise InputFileError(f"{self.path}: cannot be read as parquet ({reason}), so write the file again.") from error
+            raise _unreadable(self.path, error) from error
 
 
 def _timeslice_starts(ids: pa.ChunkedArray) -> np.ndarray | None:
-    """First row of each timeslice when the ids are integers that never decrease, else None.
+    """Return the first row of each timeslice when the ids are integers that never decrease, else None.
 
     Works piece by piece on the column's chunks (one per row group), so no array of the
     whole column's size is allocated besides the column itself.
@@ -199,18 +194,21 @@ def _as_paths(path_or_paths: PathLike | Iterable[PathLike]) -> list[Path]:
 def _read_file(path: Path, min_hits: int) -> Timeslices:
     source = str(path)
     check_parquet_file(path)
-    table = _read_parquet(path)
-
-    table = rename_aliases(table, source)
-    check_column_types(table, source)
-    if "timeslice_id" not in table.column_names:
+    columns = _checked_columns(_read_parquet(path), source)
+    if "timeslice_id" not in columns:
         logger.info(
             "%s: no timeslice_id column, so all %d rows are read as one timeslice "
-            "(add timeslice_id if the file holds several; track_id only needs to be unique within one).",
-            source, table.num_rows,
+            "(add timeslice_id if the file holds several, since track_id only needs to be unique within one).",
+            source, len(columns["x"]),
         )
-    columns = table_to_columns(table, source)
     return validate_columns(columns, source=source, min_hits=min_hits)
+
+
+def _checked_columns(table: pa.Table, source: str, *, first_row: int = 0) -> dict[str, np.ndarray]:
+    """Rename the column aliases, check the column types and convert the columns to numpy."""
+    table = rename_aliases(table, source)
+    check_column_types(table, source, first_row=first_row)
+    return table_to_columns(table, source, first_row=first_row)
 
 
 def _read_parquet(path: Path) -> pa.Table:
@@ -219,8 +217,13 @@ def _read_parquet(path: Path) -> pa.Table:
     try:
         return pq.ParquetFile(path).read()
     except (pa.ArrowException, OSError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise InputFileError(f"{path}: cannot be read as parquet ({reason}), so write the file again.") from error
+        raise _unreadable(path, error) from error
+
+
+def _unreadable(path: Path, error: Exception) -> InputFileError:
+    """Build the error for a file that pyarrow cannot read as parquet, with the first line of its reason."""
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return InputFileError(f"{path}: cannot be read as parquet ({reason}), so write the file again.")
 
 
 def _join_files(parts: list[Timeslices], paths: list[Path]) -> Timeslices:
@@ -265,7 +268,7 @@ def write_timeslices(path: PathLike, table: Timeslices, pairs: Mapping[str, np.n
         raise TypeError(f"table must be a Timeslices table, got {type(table).__name__}.")
     check_output_path(path)
 
-    hits = pa.table({name: pa.array(values) for name, values in table.columns.items()})
+    hits = _hits_to_arrow(table)
     pairs_table = _pairs_to_arrow(pairs) if pairs is not None else None
     sibling = pairs_path(path)
 
@@ -309,15 +312,15 @@ def write_prediction_chunks(path: PathLike, chunks: Iterable[tuple[Timeslices, M
 
 
 def _write_chunks(path: Path, chunks: Iterable[tuple[Timeslices, Mapping[str, np.ndarray] | None]], *, with_pairs: bool) -> None:
-    """Write the tables (and, ``with_pairs``, the pairs) of ``chunks`` through temporary files; see the callers."""
+    """Write the tables (and, ``with_pairs``, the pairs) of ``chunks`` through temporary files, as the callers describe."""
     check_output_path(path)
     sibling = pairs_path(path)
     targets = [path, sibling] if with_pairs else [path]
-    temporaries = [target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp") for target in targets]
+    temporaries = [_temporary_path(target) for target in targets]
     writers: list[pq.ParquetWriter | None] = [None] * len(targets)
     try:
         for table, pairs in chunks:
-            parts = [pa.table({name: pa.array(values) for name, values in table.columns.items()})]
+            parts = [_hits_to_arrow(table)]
             if with_pairs:
                 parts.append(_pairs_to_arrow(pairs))
             for index, part in enumerate(parts):
@@ -348,13 +351,23 @@ def _write_chunks(path: Path, chunks: Iterable[tuple[Timeslices, Mapping[str, np
 
 def _write_temporary(table: pa.Table, target: Path) -> Path:
     """Write ``table`` to a hidden temporary file next to ``target``, removing it on failure."""
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    temporary = _temporary_path(target)
     try:
         pq.write_table(table, temporary, use_dictionary=_dictionary_columns(table.schema))
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     return temporary
+
+
+def _temporary_path(target: Path) -> Path:
+    """Return a hidden, unique temporary file name in the folder of ``target``."""
+    return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+def _hits_to_arrow(table: Timeslices) -> pa.Table:
+    """Convert every column of a timeslice table to an arrow table."""
+    return pa.table({name: pa.array(values) for name, values in table.columns.items()})
 
 
 def _dictionary_columns(schema: pa.Schema) -> list[str]:

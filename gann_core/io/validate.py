@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gann_core.errors import ConfigError, InputFileError
+from gann_core.errors import ConfigError, InputFileError, counted
 from gann_core.table import REQUIRED_COLUMNS, Timeslices
 
 logger = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ def check_hit_values(columns: Mapping[str, np.ndarray], source: str, *, first_ro
         if len(bad_rows):
             unit = "ns" if name == "t" else "mm"
             raise InputFileError(
-                f"{source}: column '{name}' has NaN or infinite values in {_rows(len(bad_rows))} "
+                f"{source}: column '{name}' has NaN or infinite values in {counted(len(bad_rows), 'row')} "
                 f"(first: row {first_row + bad_rows[0]}, value {values[bad_rows[0]]}), so drop those hits or give them "
                 f"a finite value in {unit}."
             )
@@ -204,7 +204,7 @@ def check_hit_values(columns: Mapping[str, np.ndarray], source: str, *, first_ro
         bad_rows = np.flatnonzero(~np.isfinite(values) | (values != np.round(values)))
         if len(bad_rows):
             raise InputFileError(
-                f"{source}: column '{name}' has NaN, infinite or non-whole values in {_rows(len(bad_rows))} "
+                f"{source}: column '{name}' has NaN, infinite or non-whole values in {counted(len(bad_rows), 'row')} "
                 f"(first: row {first_row + bad_rows[0]}, value {values[bad_rows[0]]}), so store whole-number ids."
             )
 
@@ -330,9 +330,7 @@ def _listed(values: list[str]) -> str:
     return ", ".join(values[:_LISTED_IDS]) + more
 
 
-def validate_columns(
-    columns: Mapping[str, np.ndarray], *, source: str, min_hits: int = DEFAULT_MIN_HITS, first_row: int = 0
-) -> Timeslices:
+def validate_columns(columns: Mapping[str, np.ndarray], *, source: str, min_hits: int = DEFAULT_MIN_HITS) -> Timeslices:
     """Check hit columns, build the sorted table, check tracks and drop tracks that are too short.
 
     ``columns`` maps column names to numpy arrays (already renamed from ``trid``/``evid``).
@@ -342,10 +340,9 @@ def validate_columns(
     need to be unique within a timeslice.
 
     Raises :class:`InputFileError` naming ``source`` for any problem in the data.
-    ``first_row`` is the file row of the first value, for the row numbers in messages.
     """
     check_min_hits(min_hits)
-    timeslices = check_and_sort(columns, source=source, first_row=first_row)
+    timeslices = check_and_sort(columns, source=source)
     return drop_short_tracks(timeslices, min_hits, source)
 
 
@@ -365,7 +362,3 @@ def check_min_hits(min_hits: int) -> None:
     if isinstance(min_hits, bool) or not isinstance(min_hits, (int, np.integer)) or min_hits < 1:
         raise ConfigError(f"min_hits must be a positive integer (3 for the helix fit), got {min_hits!r}.")
 
-
-def _rows(count: int) -> str:
-    """'1 row' or 'N rows'."""
-    return f"{count} row" if count == 1 else f"{count} rows"
