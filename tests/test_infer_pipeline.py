@@ -82,9 +82,11 @@ def test_streamed_chunks_equal_whole_table(model, table, tmp_path, monkeypatch, 
     assert np.array_equal(joined, whole.table.columns["event_pred"])
 
 
-def test_map_in_order_keeps_order_and_raises_worker_errors():
+def test_map_in_order_keeps_order():
     assert list(map_in_order(lambda value: value * 2, range(7), 3)) == [0, 2, 4, 6, 8, 10, 12]
 
+
+def test_map_in_order_raises_worker_error():
     def failing(value):
         if value == 4:
             raise RuntimeError("chunk 4 failed")

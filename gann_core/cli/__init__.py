@@ -42,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     args = parser.parse_args(argv)
     if not args.verbose:
-        # torch logs at INFO from an exit hook (its cache statistics) when a run is
-        # interrupted while torch loads; those lines mean nothing to a user of gann.
+        # When a run is interrupted while torch loads, an exit hook of torch logs cache
+        # statistics at INFO. Those lines mean nothing to a user of gann.
         logging.getLogger("torch").setLevel(logging.WARNING)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
