@@ -362,6 +362,9 @@ def pair_features(geometry: PairGeometry, use_time: bool) -> np.ndarray:
 def _float32_columns(columns: list[np.ndarray]) -> np.ndarray:
     """Write columns into one (rows, columns) float32 array (faster than stack, then astype)."""
     out = np.empty((len(columns[0]), len(columns)), dtype=np.float32)
-    for index, values in enumerate(columns):
-        out[:, index] = values
+    # A value beyond the float32 range becomes inf without a warning: scoring reports the
+    # NaN scores that follow, with the timeslice (see gann_core.infer).
+    with np.errstate(over="ignore"):
+        for index, values in enumerate(columns):
+            out[:, index] = values
     return out

@@ -14,7 +14,7 @@ import torch
 
 from gann_core.assembly import assemble_events
 from gann_core.candidates import DEFAULT_Z0_WINDOW, candidate_pairs
-from gann_core.errors import InputFileError
+from gann_core.errors import InputFileError, counted
 from gann_core.fit import TrackFit, fit_tracks
 from gann_core.graph import build_graphs
 from gann_core.model.network import GATED_LOGIT
@@ -164,14 +164,14 @@ def _score(
         if not chunked:
             pairs, graphs = _prepare(model, table, candidates, z0_window, fit=fit, pairs=pairs)
             scores = score_graph_arrays(network, graphs, batch_size, model.device, bar)
-            return pairs, scores.cpu().numpy().astype(np.float64), None
+            return pairs, _host_scores(table, pairs, scores), None
 
         def run(bounds: tuple[int, int]):
             part = table.select(slice(*bounds))
             part_pairs, part_scores = _score_chunk(model, part, candidates, z0_window, batch_size)
             labels = None
             if assemble is not None:
-                labels = assemble(part.slice_track_offsets, part_pairs, part_scores.cpu().numpy().astype(np.float64))
+                labels = assemble(part.slice_track_offsets, part_pairs, _host_scores(part, part_pairs, part_scores))
             return part_pairs, part_scores, labels
 
         chunks = [(lo, min(lo + size, table.n_timeslices)) for lo in range(0, table.n_timeslices, size)]
@@ -188,8 +188,8 @@ def _score(
         if bar is not None:
             bar.close()
     labels = np.concatenate(labelled) if assemble is not None else None
-    scores = torch.cat(pieces).cpu().numpy().astype(np.float64)
-    return TrackPairs(np.concatenate(first_a), np.concatenate(first_b)), scores, labels
+    pairs = TrackPairs(np.concatenate(first_a), np.concatenate(first_b))
+    return pairs, _host_scores(table, pairs, torch.cat(pieces)), labels
 
 
 def _score_chunk(
@@ -202,6 +202,26 @@ def _score_chunk(
     with torch.inference_mode():
         pairs, graphs = _prepare(model, part, candidates, z0_window)
         return pairs, score_graph_arrays(model.network, graphs, batch_size, model.device)
+
+
+def _host_scores(table: Timeslices, pairs: TrackPairs, scores: torch.Tensor) -> np.ndarray:
+    """Copy the scores of ``table``'s ``pairs`` to the host as float64, raising when any is NaN.
+
+    NaN scores come from hit features that are not finite in float32, for example from
+    coordinates far outside any detector that pass the input checks (which only reject NaN
+    and infinity), so the error points at the data.
+    """
+    values = scores.cpu().numpy().astype(np.float64)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if len(bad):
+        timeslice = table.timeslice_ids[table.track_timeslice_index[pairs.track_a[bad[0]]]]
+        largest = max(float(np.abs(table.columns[name]).max()) for name in ("x", "y", "z"))
+        raise InputFileError(
+            f"the network gave NaN scores to {counted(len(bad), 'pair')} (first in timeslice {timeslice}) "
+            f"because some hit features are not finite. The largest |x|, |y| or |z| is {largest:.3g} mm, "
+            "so check those hits for values far outside the detector."
+        )
+    return values
 
 
 def _workers(model: Model) -> int:
@@ -367,7 +387,7 @@ def predict_chunks(
 
     def run(part: Timeslices) -> Prediction:
         pairs, scores = _score_chunk(model, part, candidates, z0_window, batch_size)
-        scores = scores.cpu().numpy().astype(np.float64)
+        scores = _host_scores(part, pairs, scores)
         labels = assemble_events(part.slice_track_offsets, pairs, scores, threshold=assembly_threshold, method=assembly)
         return _prediction(model, part, pairs, scores, labels, threshold, assembly, assembly_threshold)
 

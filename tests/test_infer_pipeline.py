@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from gann_core import infer
+from gann_core.errors import InputFileError
 from gann_core.graph import build_graphs
 from gann_core.infer import map_in_order, predict, predict_chunks, score_pairs
 from gann_core.io import TimesliceChunks, write_timeslices
@@ -96,3 +97,17 @@ def test_map_in_order_raises_worker_error():
     assert [next(results) for _ in range(4)] == [0, 1, 2, 3]
     with pytest.raises(RuntimeError, match="chunk 4 failed"):
         next(results)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_extreme_coordinate_gives_clear_error(model, table, monkeypatch, workers):
+    monkeypatch.setattr(infer, "CHUNK_TIMESLICES", 4)
+    monkeypatch.setattr(infer, "parallel_workers", lambda: workers)
+    y = table.columns["y"].copy()
+    y[100] = 1e103
+    extreme = table.with_columns(y=y)
+
+    with pytest.raises(InputFileError, match=r"NaN scores to \d+ pairs? \(first in timeslice 0\).*1e\+103 mm"):
+        predict(model, extreme, batch_size=2)
+    with pytest.raises(InputFileError, match="NaN scores"):
+        score_pairs(model, extreme, chunked=False)
