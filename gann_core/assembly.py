@@ -239,9 +239,9 @@ def _average_linkage_batched(
     threshold: float,
     width: int,
 ) -> np.ndarray:
-    """Average-linkage clusters of many small components at once, as a (components, width) array.
+    """Find the average-linkage clusters of many small components at once, as a (components, width) array.
 
-    Component c has ``counts[c]`` tracks 0..counts[c]−1; pair k joins tracks ``i[k]`` and
+    Component c has ``counts[c]`` tracks 0..counts[c]−1. Pair k joins tracks ``i[k]`` and
     ``j[k]`` of component ``component_row[k]`` with score ``scores[k]``. Missing pairs
     score 0.
     Each step merges, in every component still active, the two clusters with the largest
@@ -290,7 +290,7 @@ def _average_linkage_scipy(
     scores: np.ndarray,
     threshold: float,
 ) -> np.ndarray:
-    """Average-linkage clusters of larger components, one scipy ``linkage`` call each.
+    """Find the average-linkage clusters of larger components, with one scipy ``linkage`` call each.
 
     The arguments are those of :func:`_average_linkage_batched`. Returns a cluster id per
     track, for the tracks of component 0, then of component 1 and so on. The dendrograms
