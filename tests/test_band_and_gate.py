@@ -66,6 +66,41 @@ def test_band_encoder_matches_pyg(neighbours, heads, dtype, tolerance, block_nod
         assert float((fast[2][name] - gradient).abs().max()) <= tolerance * scale, name
 
 
+@pytest.mark.parametrize("neighbours, heads, dtype, tolerance", [(2, 1, torch.float32, 1e-5), (3, 2, torch.float64, 1e-9)])
+def test_band_encoder_without_gradient_matches_pyg(neighbours, heads, dtype, tolerance):
+    # Without gradients the fast path writes each layer into padded buffers and takes the
+    # track means block by block; the tracks after the last hit have no hits (zero rows).
+    table = _unsorted_tracks(seed=7 + heads)
+    graphs = build_graphs(table, neighbours=neighbours)
+    data = graphs.batch(0, graphs.n_timeslices)
+    x = torch.randn(data.num_nodes, 6, generator=torch.Generator().manual_seed(2), dtype=dtype)
+    encoder = _randomised_encoder(6, heads, dtype)
+    encoder.block_nodes = 40
+    num_tracks = data.num_tracks + 3
+    with torch.inference_mode():
+        encoder.implementation = "pyg"
+        reference = encoder(x, data.edge_index, data.hit_track, num_tracks)
+        encoder.implementation = "fast"
+        fast = encoder(x, None, data.hit_track, num_tracks, band=data.hit_band)
+    assert fast.shape == (num_tracks, encoder.out_features)
+    assert float((fast - reference).abs().max()) <= tolerance * max(1.0, float(reference.abs().max()))
+    assert (fast[data.num_tracks :] == 0).all()
+
+
+def test_band_mask_of_tracks_shorter_than_the_band():
+    # Rows: one track of one hit, then a track of two hits; band 2 reaches past both ends.
+    mask = band_mask(torch.tensor([0, 1, 1]), 2)[..., 0]
+    valid = torch.isfinite(mask)
+    assert valid.tolist() == [
+        [False, False, False],  # two rows back
+        [False, False, True],  # one row back
+        [True, True, True],  # the hit itself
+        [False, True, False],  # one row on
+        [False, False, False],  # two rows on
+    ]
+    assert torch.isfinite(band_mask(torch.tensor([5]), 3)[..., 0]).sum() == 1
+
+
 def test_graph_hits_are_sorted_by_radius_within_tracks():
     table = _unsorted_tracks(seed=4)
     graphs = build_graphs(table)

@@ -96,6 +96,7 @@ def test_bench_text_output_names_machine_and_model(capsys):
         (["--settings", "lhcb"], "--settings"),
         (["--batch-sizes", "0,4"], "--batch-sizes"),
         (["--timeslices", "0"], "--timeslices"),
+        (["--repeats", "0"], "--repeats"),
     ],
 )
 def test_bench_rejects_invalid_options(arguments, message, capsys):
@@ -131,15 +132,39 @@ def test_peak_memory_sees_a_large_allocation():
     assert block.sum() > 0
 
 
+def test_bench_text_shows_median_of_chunked_runs(capsys):
+    status = main(TINY + ["--settings", "spd", "--batch-sizes", "3", "--no-training", "--threads", "2", "--repeats", "2"])
+    text = capsys.readouterr().out
+    assert status == 0
+    if "chunks at once" in text:  # two worker threads need two usable cores
+        assert "chunks at once: median of 2 runs (" in text
+
+
+def test_peak_memory_sees_a_peak_freed_inside_the_block():
+    import numpy as np
+
+    from gann_core.bench import _reset_kernel_peak
+
+    if not _reset_kernel_peak():
+        pytest.skip("the kernel's peak resident memory cannot be reset here (Linux 4.0 or later needed)")
+    with PeakMemory() as memory:
+        assert np.ones(64 * 2**20 // 8).sum() > 0  # 64 MiB, freed at once
+    assert memory.peak_mib >= memory.start_mib + 50
+
+
 def test_bench_chunked_run_and_model_per_setting(tmp_path):
     from gann_core.bench import run_benchmark
     from gann_core.model.saved import shipped_model_path
 
-    report = run_benchmark(timeslices=6, batch_sizes=(4,), training=False, chunked=True, directory=tmp_path)
+    report = run_benchmark(timeslices=6, batch_sizes=(4,), training=False, chunked=True, repeats=3, directory=tmp_path)
 
     for entry in report["settings"]:
-        (run,) = entry["chunked_runs"]
-        assert run["slices_per_s"] > 0
-        assert run["workers"] >= 1
+        runs = entry["chunked_runs"]
+        assert len(runs) == 3
+        for run in runs:
+            assert run["slices_per_s"] > 0
+            assert run["workers"] >= 1
+            assert run["timeslices"] == 6
+        assert entry["chunked_median_slices_per_s"] == sorted(run["slices_per_s"] for run in runs)[1]
         if shipped_model_path(entry["setting"]).is_file():
             assert f"{entry['setting']}_default.pt" in entry["model"]

@@ -49,6 +49,10 @@ def add_parser(subparsers) -> None:
         help="torch CPU threads (default: torch's default). On a machine where other processes use the cores, "
         "1 thread is often faster",
     )
+    parser.add_argument(
+        "--repeats", type=int, default=3,
+        help="runs of the chain as 'gann predict' runs it, in parallel chunks; the table shows their median (default: 3)",
+    )
     parser.add_argument("--train-batch-size", type=int, default=None, help="timeslices per training step (default: 16)")
     parser.add_argument("--no-training", action="store_true", help="skip the training measurement")
     parser.add_argument("--seed", type=int, default=2024, help="simulation seed (default: 2024)")
@@ -68,7 +72,10 @@ def run(args: argparse.Namespace) -> int:
     unknown = [name for name in settings if name not in SETTINGS]
     if unknown or not settings:
         raise ConfigError(f"--settings {args.settings!r} is invalid; use a comma-separated list of {', '.join(SETTINGS)}.")
-    for option, value in (("--timeslices", args.timeslices), ("--threads", args.threads), ("--train-batch-size", args.train_batch_size)):
+    for option, value in (
+        ("--timeslices", args.timeslices), ("--threads", args.threads), ("--train-batch-size", args.train_batch_size),
+        ("--repeats", args.repeats),
+    ):
         if value is not None and value < 1:
             raise ConfigError(f"{option} {value} is invalid; expected an integer ≥ 1.")
     if args.threads is not None:
@@ -85,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         candidates=args.candidates,
         z0_window=args.z0_window,
         training=not args.no_training,
+        repeats=args.repeats,
         train_batch_size=args.train_batch_size,
         seed=args.seed,
     )

@@ -37,7 +37,8 @@ class PairClassifier(nn.Module):
 
     def forward(self, track_embedding: torch.Tensor, pair_index: torch.Tensor, pair_x: torch.Tensor) -> torch.Tensor:
         """Return one logit per pair, shape (num_pairs,)."""
-        ea = track_embedding[pair_index[0]]
-        eb = track_embedding[pair_index[1]]
+        # index_select gathers rows several times faster than indexing with a tensor on the CPU.
+        ea = track_embedding.index_select(0, pair_index[0])
+        eb = track_embedding.index_select(0, pair_index[1])
         combined = torch.cat([ea + eb, (ea - eb).abs(), ea * eb, pair_x], dim=1)
         return self.mlp(combined).squeeze(1)

@@ -133,16 +133,8 @@ class GATEncoder(nn.Module):
 
         parameters = [_layer_parameters(conv) for conv in self.convs]
         if band is not None:
-            layer = _compiled_layer(band_gat_layer) if self.compile_layers else band_gat_layer
-            pieces = []
-            for lo, hi in _band_blocks(hit_track, self.block_nodes if x.device.type == "cpu" else None):
-                h = x[lo:hi]
-                mask = band_mask(hit_track[lo:hi], band)
-                for values in parameters:
-                    h = tanh(layer(h, **values, band=band, mask=mask))
-                pieces.append(h)
-            h = torch.cat(pieces) if len(pieces) != 1 else pieces[0]
-        elif x.device.type == "cpu":
+            return self._band_forward(x, hit_track, num_tracks, band, parameters)
+        if x.device.type == "cpu":
             table = NeighbourTable.from_edge_index(edge_index, x.shape[0], self.block_nodes)
             layer = _compiled_layer(padded_gat_layer) if self.compile_layers else padded_gat_layer
             pieces = []
@@ -158,6 +150,53 @@ class GATEncoder(nn.Module):
             for values in parameters:
                 h = tanh(edge_list_gat_layer(h, **values, edges=edges))
         return track_mean(h, hit_track, num_tracks)
+
+    def _band_forward(self, x, hit_track, num_tracks, band, parameters) -> torch.Tensor:
+        """Track embeddings of a band graph, computed block by block of whole tracks.
+
+        Each layer reads its input with ``band`` zero rows on each side. Without gradients
+        (inference on the CPU), each layer writes into such a padded buffer directly, and
+        each block's track means are taken from its own rows, so no array of every hit is
+        copied or joined.
+        """
+        layer = _compiled_layer(band_gat_layer) if self.compile_layers else band_gat_layer
+        blocks = _band_blocks(hit_track, self.block_nodes if x.device.type == "cpu" else None)
+        if len(blocks) == 1:
+            return track_mean(self._band_block(x, hit_track, band, parameters, layer), hit_track, num_tracks)
+        # Blocks start at a track's first hit, so block b holds tracks first[b]..last[b].
+        means = []
+        next_track = 0
+        for lo, hi in blocks:
+            first, last = int(hit_track[lo]), int(hit_track[hi - 1])
+            if first > next_track:
+                means.append(x.new_zeros((first - next_track, self.out_features)))
+            h = self._band_block(x[lo:hi], hit_track[lo:hi], band, parameters, layer)
+            means.append(track_mean(h, hit_track[lo:hi] - first, last - first + 1))
+            next_track = last + 1
+        if num_tracks > next_track:
+            means.append(x.new_zeros((num_tracks - next_track, self.out_features)))
+        return torch.cat(means)
+
+    def _band_block(self, x, hit_track, band, parameters, layer) -> torch.Tensor:
+        """Run every layer (and tanh) on one block of whole tracks; returns (hits, hidden)."""
+        n_nodes = x.shape[0]
+        mask = band_mask(hit_track, band)
+        h = F.pad(x, (0, 0, band, band))
+        recording = torch.is_grad_enabled() and (x.requires_grad or self.convs[0].lin.weight.requires_grad)
+        # The in-place tanh (see :func:`tanh`) needs float32 or float64 on the CPU.
+        in_place = x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and not recording
+        for index, values in enumerate(parameters):
+            if in_place:
+                padded = h.new_empty((n_nodes + 2 * band, values["weight"].shape[0]))
+                padded[:band].zero_()
+                padded[band + n_nodes :].zero_()
+                tanh(layer(h, **values, band=band, mask=mask, out=padded[band : band + n_nodes]))
+                h = padded
+            else:
+                h = tanh(layer(h, **values, band=band, mask=mask))
+                if index < len(parameters) - 1:
+                    h = F.pad(h, (0, 0, band, band))
+        return h[band : band + n_nodes] if in_place else h
 
 
 class NeighbourTable:
@@ -284,36 +323,42 @@ def band_mask(hit_track: torch.Tensor, band: int) -> torch.Tensor:
     weight zero. Slot ``band`` is the hit itself (the self loop).
     """
     n = hit_track.shape[0]
-    padded = F.pad(hit_track, (band, band), value=-1)
-    same_track = torch.stack([padded[slot : slot + n] == hit_track for slot in range(2 * band + 1)])
-    mask = torch.zeros(same_track.shape, dtype=torch.float32, device=hit_track.device)
-    return mask.masked_fill_(~same_track, float("-inf")).unsqueeze(-1)
+    mask = torch.zeros((2 * band + 1, n, 1), dtype=torch.float32, device=hit_track.device)
+    for offset in range(1, band + 1):
+        # Rows i and i + offset belong to different tracks.
+        apart = hit_track[offset:] != hit_track[: max(n - offset, 0)]
+        before, after = mask[band - offset, :, 0], mask[band + offset, :, 0]
+        before[:offset] = float("-inf")
+        before[offset:].masked_fill_(apart, float("-inf"))
+        after[max(n - offset, 0) :] = float("-inf")
+        after[: max(n - offset, 0)].masked_fill_(apart, float("-inf"))
+    return mask
 
 
 def band_gat_layer(
-    x: torch.Tensor,
+    padded: torch.Tensor,
     weight: torch.Tensor,
     score_weight: torch.Tensor,
     bias: torch.Tensor | None,
     negative_slope: float,
     band: int,
     mask: torch.Tensor,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Apply one GATConv layer (concat=True, self loops) on a band graph with shifted views.
 
-    The neighbours of row i are rows i − band … i + band, weighted by ``mask`` from
-    :func:`band_mask`. The input is padded with ``band`` zero rows on each side once, so
-    every slot is a slice of the projected array. The attention logits are laid out
-    (slot, hit, head), so the softmax and the weighted sum run on contiguous memory. With
-    slots last, the softmax over a short strided axis was the slowest step of the layer
-    in a torch.profiler run on 2 CPU cores.
-    Returns (num_nodes, heads·channels).
+    ``padded`` is the layer input with ``band`` zero rows before and after the hits. The
+    neighbours of hit i are hits i − band … i + band, weighted by ``mask`` from
+    :func:`band_mask`, so every slot is a slice of the projected array. The attention
+    logits are laid out (slot, hit, head), so the softmax and the weighted sum run on
+    contiguous memory. With slots last, the softmax over a short strided axis was the
+    slowest step of the layer in a torch.profiler run on 2 CPU cores.
+    Returns (num_nodes, heads·channels), written into ``out`` when given (no gradient).
     """
-    n_nodes = x.shape[0]
+    n_nodes = padded.shape[0] - 2 * band
     heads = score_weight.shape[0] // 2
     channels = weight.shape[0] // heads
     slots = 2 * band + 1
-    padded = F.pad(x, (0, 0, band, band))
     # One matrix product gives the projection and both attention scores: with a few
     # output columns, a second product costs about as much as the first.
     both = F.linear(padded, torch.cat([weight, score_weight]))
@@ -322,16 +367,24 @@ def band_gat_layer(
     score_target = both[band : band + n_nodes, heads * channels + heads :]
 
     logits = torch.stack([score_source[slot : slot + n_nodes] for slot in range(slots)])
-    logits = F.leaky_relu(logits + score_target, negative_slope) + mask.to(logits.dtype)
+    # The mask holds 0 or −∞, and LeakyReLU keeps −∞, so it is added first and every step
+    # runs in place.
+    logits = F.leaky_relu(logits.add_(score_target).add_(mask.to(logits.dtype)), negative_slope, inplace=True)
     alpha = torch.softmax(logits, dim=0).unsqueeze(-1)
 
-    if bias is None:
-        out = projected[0:n_nodes] * alpha[0]
+    if out is not None:
+        result = out.view(n_nodes, heads, channels)
+        if bias is None:
+            torch.mul(projected[0:n_nodes], alpha[0], out=result)
+        else:
+            torch.addcmul(bias.view(heads, channels), projected[0:n_nodes], alpha[0], out=result)
+    elif bias is None:
+        result = projected[0:n_nodes] * alpha[0]
     else:
-        out = torch.addcmul(bias.view(heads, channels), projected[0:n_nodes], alpha[0])
+        result = torch.addcmul(bias.view(heads, channels), projected[0:n_nodes], alpha[0])
     for slot in range(1, slots):
-        out.addcmul_(projected[slot : slot + n_nodes], alpha[slot])
-    return out.reshape(n_nodes, heads * channels)
+        result.addcmul_(projected[slot : slot + n_nodes], alpha[slot])
+    return result.reshape(n_nodes, heads * channels)
 
 
 def padded_gat_layer(
@@ -429,7 +482,11 @@ def tanh(x: torch.Tensor) -> torch.Tensor:
 def track_mean(h: torch.Tensor, hit_track: torch.Tensor, num_tracks: int) -> torch.Tensor:
     """Mean of the hit embeddings of each track (zeros for a track without hits)."""
     total = h.new_zeros((num_tracks, h.shape[1])).index_add(0, hit_track, h)
-    count = h.new_zeros(num_tracks).index_add(0, hit_track, h.new_ones(h.shape[0]))
+    if h.device.type == "cpu":
+        count = torch.bincount(hit_track, minlength=num_tracks).to(h.dtype)
+    else:
+        # bincount waits for the device to learn the output size; index_add does not.
+        count = h.new_zeros(num_tracks).index_add(0, hit_track, h.new_ones(h.shape[0]))
     return total / count.clamp(min=1.0).unsqueeze(1)
 
 
