@@ -189,7 +189,7 @@ def measure_stages(model, n_timeslices: int = 2048, repeats: int = 3, seed: int 
                 tick = time.perf_counter()
                 graphs = build_graphs(
                     chunk, use_time=model.config.use_time, neighbours=model.config.neighbours, fit=fit, pairs=pairs,
-                    z0_gate_mm=model.config.z0_gate_mm, edges=False, truth=False, skip_gated=True,
+                    z0_gate_mm=model.config.z0_gate_mm, edges=False, truth=False,
                 )
                 seconds["graphs"] += _lap(tick)
                 tick = time.perf_counter()

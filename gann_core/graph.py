@@ -71,7 +71,7 @@ class GraphArrays:
     ``edge_index`` is None when the arrays were built with ``edges=False``.
 
     ``pair_rows`` is None when ``pair_x`` has a row for every pair. Otherwise (arrays for
-    scoring with a z0 gate, ``build_graphs(skip_gated=True)``) ``pair_x`` has rows only for
+    scoring with a z0 gate, ``build_graphs(z0_gate_mm=...)``) ``pair_x`` has rows only for
     the pairs ``pair_rows`` (ascending global pair indices), and ``slice_row_offsets``
     locates each timeslice's rows; the other pairs are outside the gate.
     """
@@ -159,19 +159,16 @@ def build_graphs(
     z0_gate_mm: float = 0.0,
     edges: bool = True,
     truth: bool = True,
-    skip_gated: bool = False,
 ) -> GraphArrays:
     """Compute HitGraph and TrackGraph arrays for every timeslice of ``table``.
 
     ``pairs`` defaults to all pairs within each timeslice. ``use_time`` requires a ``t``
     column. ``neighbours`` is how many hits on each side along the track a hit is joined to.
-    ``z0_gate_mm`` > 0 (a model's ``ModelConfig.z0_gate_mm``) leaves the crossing features
-    of pairs beyond the gate as placeholders (see :func:`~gann_core.pairs.pair_geometry`);
-    such arrays are for scoring with that model, not for training. ``edges=False`` leaves
-    out the HitGraph edge list, which only the reference ("pyg") encoder reads, and
-    ``truth=False`` the pair truth, which scoring does not need. ``skip_gated=True`` (with
-    ``z0_gate_mm`` > 0) computes pair features only for the pairs inside the gate, the
-    only ones that model's classifier reads (see ``GraphArrays.pair_rows``).
+    ``z0_gate_mm`` > 0 (a model's ``ModelConfig.z0_gate_mm``) computes pair features only for
+    the pairs inside that gate, the only ones that model's classifier reads (see
+    ``GraphArrays.pair_rows``); such arrays are for scoring with that model, not for
+    training. ``edges=False`` leaves out the HitGraph edge list, which only the reference
+    ("pyg") encoder reads, and ``truth=False`` the pair truth, which scoring does not need.
     """
     if use_time and not table.has_time:
         raise ValueError("use_time=True needs a 't' column (hit time in ns) in the table.")
@@ -185,11 +182,11 @@ def build_graphs(
     edge_index = band_edges(table.hit_track_index, neighbours) if edges else None
     track_x = track_features(table, fit, use_time)
     pair_rows = slice_row_offsets = None
-    if skip_gated and z0_gate_mm > 0:
+    if z0_gate_mm > 0:
         pair_rows = np.flatnonzero(np.abs(fit.z0[pairs.track_a] - fit.z0[pairs.track_b]) <= z0_gate_mm)
         geometry = pair_geometry(fit, TrackPairs(pairs.track_a[pair_rows], pairs.track_b[pair_rows]))
     else:
-        geometry = pair_geometry(fit, pairs, crossing_within_dz0_mm=z0_gate_mm if z0_gate_mm > 0 else None)
+        geometry = pair_geometry(fit, pairs)
     pair_x = pair_features(geometry, use_time)
     pair_truth = same_event(table, pairs) if truth and table.has_truth else None
 

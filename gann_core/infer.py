@@ -239,7 +239,6 @@ def _prepare(
     graphs = build_graphs(
         table, use_time=model.config.use_time, neighbours=model.config.neighbours, fit=fit, pairs=pairs,
         z0_gate_mm=model.config.z0_gate_mm, edges=model.network.encoder.implementation == "pyg", truth=False,
-        skip_gated=True,
     )
     return pairs, graphs
 

@@ -74,14 +74,8 @@ class PairGeometry:
     dt0: np.ndarray | None = None
 
 
-def pair_geometry(fit: TrackFit, pairs: TrackPairs, *, crossing_within_dz0_mm: float | None = None) -> PairGeometry:
-    """Compute :class:`PairGeometry` for every pair (vectorised).
-
-    With ``crossing_within_dz0_mm``, the crossing is computed only for pairs with
-    dz0 ≤ that value; the others get placeholders (``dz_cross`` = dz0, its significance =
-    that of dz0, ``r_cross`` = ``circle_gap`` = 0). A model's z0 gate never reads the
-    crossing of those pairs, so prediction saves most of the work this way.
-    """
+def pair_geometry(fit: TrackFit, pairs: TrackPairs) -> PairGeometry:
+    """Compute :class:`PairGeometry` for every pair (vectorised)."""
     a, b = pairs.track_a, pairs.track_b
     dz0 = np.abs(fit.z0[a] - fit.z0[b])
     sigma_z0 = np.sqrt(fit.sigma_z0[a] ** 2 + fit.sigma_z0[b] ** 2)
@@ -89,16 +83,7 @@ def pair_geometry(fit: TrackFit, pairs: TrackPairs, *, crossing_within_dz0_mm: f
     dt0 = None
     if fit.t0 is not None:
         dt0 = np.abs(fit.t0[a] - fit.t0[b])
-
-    if crossing_within_dz0_mm is None:
-        dz_cross, dz_cross_significance, r_cross, circle_gap = _crossing(fit, a, b, sigma_z0)
-    else:
-        near = np.flatnonzero(dz0 <= crossing_within_dz0_mm)
-        dz_cross, dz_cross_significance = dz0.copy(), dz0_significance.copy()
-        r_cross, circle_gap = np.zeros_like(dz0), np.zeros_like(dz0)
-        dz_cross[near], dz_cross_significance[near], r_cross[near], circle_gap[near] = _crossing(
-            fit, a[near], b[near], sigma_z0[near]
-        )
+    dz_cross, dz_cross_significance, r_cross, circle_gap = _crossing(fit, a, b, sigma_z0)
     return PairGeometry(
         dz0=dz0,
         dz0_significance=dz0_significance,

@@ -166,32 +166,29 @@ def test_gate_scores_far_pairs_without_the_classifier(spd_table):
         assert torch.allclose(gated(data), plain(data), atol=1e-6)
 
 
-def test_gated_prediction_skips_only_unused_crossings(spd_table):
+def test_gated_prediction_equals_scoring_every_pair(spd_table):
     network = _network(spd_table, 20.0).eval()
     model = Model(network=network, metadata={"name": "gated"})
     pairs, scores = score_pairs(model, spd_table)
     with torch.no_grad():
         full = torch.sigmoid(network(build_graphs(spd_table).batch(0, spd_table.n_timeslices))).numpy()
+    assert len(scores) == len(full)
     assert np.allclose(scores, full, atol=1e-6)
 
-    fit = fit_tracks(spd_table)
-    complete = pair_geometry(fit, pairs)
-    partial = pair_geometry(fit, pairs, crossing_within_dz0_mm=20.0)
-    near = complete.dz0 <= 20.0
-    for name in ("dz_cross", "dz_cross_significance", "r_cross", "circle_gap"):
-        assert np.array_equal(getattr(partial, name)[near], getattr(complete, name)[near]), name
-    assert np.array_equal(partial.dz_cross[~near], complete.dz0[~near])
 
-
-def test_skip_gated_arrays_hold_only_near_pairs(spd_table):
+def test_gated_arrays_hold_only_near_pairs(spd_table):
     network = _network(spd_table, 20.0).eval()
-    full = build_graphs(spd_table, z0_gate_mm=20.0)
-    near_only = build_graphs(spd_table, z0_gate_mm=20.0, skip_gated=True, truth=False)
+    full = build_graphs(spd_table)
+    near_only = build_graphs(spd_table, z0_gate_mm=20.0, truth=False)
     dz0 = pair_geometry(fit_tracks(spd_table), all_pairs(spd_table)).dz0
+    assert full.pair_rows is None
     np.testing.assert_array_equal(near_only.pair_rows, np.flatnonzero(dz0 <= 20.0))
+    assert 0 < len(near_only.pair_rows) < len(dz0)
     assert near_only.pair_x.shape == (len(near_only.pair_rows), full.pair_x.shape[1])
+    np.testing.assert_array_equal(near_only.pair_x, full.pair_x[near_only.pair_rows])
 
-    # Batches of two timeslices place the near pairs' scores among all pairs.
+    # Batches of two timeslices place the near pairs' scores among all pairs; the network
+    # applies its own gate to the arrays with every pair.
     with torch.no_grad():
         expected = score_graph_arrays(network, full, 2, torch.device("cpu")).numpy()
         got = score_graph_arrays(network, near_only, 2, torch.device("cpu")).numpy()
