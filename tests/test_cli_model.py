@@ -161,6 +161,16 @@ def test_train_invalid_setting(tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("output, message", [("missing/m.pt", "does not exist"), (".", "is a folder")])
+def test_train_checks_output_before_training(tmp_path, capsys, output, message):
+    out = tmp_path / output
+    assert main(["train", "-o", str(out), "--n-train", "16", "--n-test", "8", "--final-epochs", "1", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "epoch" not in err
+    assert not (tmp_path / "missing").exists()
+
+
 def test_demo_runs_with_given_model(tiny_model, tmp_path, capsys):
     folder = tmp_path / "demo"
     assert main(["demo", "-o", str(folder), "-n", "5", "--model", str(tiny_model)]) == 0

@@ -82,9 +82,12 @@ def build_config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from gann_core.io import check_output_path
     from gann_core.train import train
 
     config = build_config(args)
+    # Before minutes of training, as the other commands do with their -o.
+    check_output_path(args.output, example="model.pt")
     command = "gann " + " ".join(shlex.quote(part) for part in sys.argv[1:]) if sys.argv[0].endswith("gann") else None
     source = f"files {', '.join(config.train_files)}" if config.train_files else f"preset {args.preset}, simulated {config.geometry}"
     logger.info("training on %s; %d stage(s); writing %s", source, len(config.stages) if not config.train_files else 1, args.output)

@@ -381,15 +381,16 @@ def _dictionary_columns(schema: pa.Schema) -> list[str]:
     return [field.name for field in schema if not pa.types.is_floating(field.type)]
 
 
-def check_output_path(path: PathLike) -> None:
+def check_output_path(path: PathLike, *, example: str = "timeslices.parquet") -> None:
     """Raise an :class:`OSError` with a clear message unless ``path`` can be written.
 
-    Call it before long work (simulation, prediction) so that a wrong ``-o`` fails at once.
+    Call it before long work (simulation, prediction, training) so that a wrong ``-o``
+    fails at once. ``example`` is the file name suggested when ``path`` is a folder.
     """
     path = Path(path)
     folder = path.parent
     if path.is_dir():
-        raise IsADirectoryError(f"{path}: is a folder, so give a file name such as {path / 'timeslices.parquet'}.")
+        raise IsADirectoryError(f"{path}: is a folder, so give a file name such as {path / example}.")
     if not folder.exists():
         raise FileNotFoundError(f"{path}: the output folder {folder} does not exist, so create it first.")
     if not folder.is_dir():
