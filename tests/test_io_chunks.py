@@ -155,3 +155,24 @@ def test_failed_chunk_leaves_old_files(write_parquet, tmp_path):
 def test_reader_rejects_zero_chunk_size(write_parquet):
     with pytest.raises(ValueError, match="timeslices_per_chunk=0 is invalid"):
         TimesliceChunks(write_parquet(make_hit_columns()), timeslices_per_chunk=0)
+
+
+def test_reading_in_chunks_keeps_arrow_memory_flat(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(TimesliceChunks, "BATCH_ROWS", 1000)
+    # 40 row groups of 2,000 rows, about 4.5 MB of decoded data in all.
+    columns = make_hit_columns(n_timeslices=400, tracks_per_timeslice=10, hits_per_track=20)
+    path = tmp_path / "many_row_groups.parquet"
+    table = pa.table(columns)
+    decoded_bytes = table.nbytes
+    pq.write_table(table, path, row_group_size=2000)
+    del table
+    before = pa.total_allocated_bytes()
+    largest = 0
+    for chunk in TimesliceChunks(path, timeslices_per_chunk=20):
+        largest = max(largest, pa.total_allocated_bytes() - before)
+        assert chunk.n_timeslices == 20
+    # pyarrow's pre-buffering kept every row group read so far, about the whole file by the end.
+    assert largest < decoded_bytes / 4
