@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch_geometric.data import Data
 
 from gann_core.fit import TrackFit, fit_tracks
 from gann_core.pairs import PairGeometry, TrackPairs, all_pairs, pair_geometry, same_event
@@ -55,6 +54,33 @@ def feature_names(use_time: bool) -> dict[str, tuple[str, ...]]:
         "track": TRACK_FEATURES + (TRACK_TIME_FEATURES if use_time else ()),
         "pair": PAIR_FEATURES + (PAIR_TIME_FEATURES if use_time else ()),
     }
+
+
+class GraphBatch:
+    """The tensors of a batch of timeslices, as :meth:`GraphArrays.batch` builds them.
+
+    A plain attribute container with the field names of a PyG ``Data`` object, so that
+    scoring needs no torch-geometric import (which takes over a second).
+    """
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+    def to(self, device, non_blocking: bool = False) -> "GraphBatch":
+        """A copy with every tensor moved to ``device``."""
+        return GraphBatch(
+            **{
+                name: value.to(device, non_blocking=non_blocking) if isinstance(value, torch.Tensor) else value
+                for name, value in self.__dict__.items()
+            }
+        )
+
+    def __repr__(self) -> str:
+        fields = ", ".join(
+            f"{name}={list(value.shape)}" if isinstance(value, torch.Tensor) else f"{name}={value!r}"
+            for name, value in self.__dict__.items()
+        )
+        return f"GraphBatch({fields})"
 
 
 @dataclass(frozen=True)
@@ -101,8 +127,8 @@ class GraphArrays:
     def n_pairs(self) -> int:
         return len(self.pair_a)
 
-    def batch(self, lo: int, hi: int) -> Data:
-        """Timeslices ``lo..hi-1`` as one PyG ``Data`` object with indices re-based to 0.
+    def batch(self, lo: int, hi: int) -> GraphBatch:
+        """Timeslices ``lo..hi-1`` as one :class:`GraphBatch` with indices re-based to 0.
 
         Fields: ``x`` (hit features), ``edge_index`` (HitGraph), ``hit_track`` (track of each
         hit), ``track_x``, ``pair_index`` (2 × pairs, TrackGraph edges), ``pair_x``, ``y``
@@ -115,7 +141,7 @@ class GraphArrays:
         e0, e1 = self.slice_edge_offsets[lo], self.slice_edge_offsets[hi]
         t0, t1 = self.slice_track_offsets[lo], self.slice_track_offsets[hi]
         p0, p1 = self.slice_pair_offsets[lo], self.slice_pair_offsets[hi]
-        data = Data(
+        data = GraphBatch(
             x=torch.from_numpy(self.hit_x[h0:h1]),
             edge_index=None if self.edge_index is None else torch.from_numpy(self.edge_index[:, e0:e1] - h0),
             hit_track=torch.from_numpy(self.hit_track[h0:h1] - t0),

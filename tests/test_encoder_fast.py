@@ -7,6 +7,7 @@ import torch
 from gann_core.graph import build_graphs, hit_edges
 from gann_core.model import GANN, GATEncoder, ModelConfig
 from gann_core.model.encoder import (
+    GATLayer,
     NeighbourTable,
     SelfLoopEdges,
     _layer_parameters,
@@ -131,7 +132,7 @@ def test_fast_layer_matches_gatconv_on_irregular_graph(layer):
     probe = torch.randn(x.shape[0], 12)
 
     x_reference = x.clone().requires_grad_(True)
-    reference = conv(x_reference, edge_index)
+    reference = conv.reference()(x_reference, edge_index)
     (reference * probe).sum().backward()
     reference_gradients = {name: p.grad.clone() for name, p in conv.named_parameters()}
     conv.zero_grad(set_to_none=True)
@@ -150,6 +151,34 @@ def test_fast_layer_matches_gatconv_on_irregular_graph(layer):
     _assert_close(x_fast.grad, x_reference.grad, TOLERANCE, "gradient of the input")
     for name, parameter in conv.named_parameters():
         _assert_close(parameter.grad, reference_gradients[name], TOLERANCE, f"gradient of {name}")
+
+
+def test_layer_has_gatconv_parameters_and_initial_values():
+    from torch_geometric.nn import GATConv
+
+    torch.manual_seed(11)
+    ours = GATLayer(7, 5, heads=3)
+    after_ours = torch.rand(1)
+    torch.manual_seed(11)
+    theirs = GATConv(7, 5, heads=3, concat=True, add_self_loops=True)
+    after_theirs = torch.rand(1)
+
+    assert ours.state_dict().keys() == theirs.state_dict().keys()
+    for name, value in theirs.state_dict().items():
+        assert torch.equal(ours.state_dict()[name], value), name
+    # Both drew the same random numbers, so training from a seed is unchanged.
+    assert torch.equal(after_ours, after_theirs)
+
+
+def test_reference_layer_shares_parameters_and_random_state():
+    layer = GATLayer(4, 2, heads=2)
+    torch.manual_seed(3)
+    conv = layer.reference()
+    drawn = torch.rand(1)
+    torch.manual_seed(3)
+    assert torch.equal(drawn, torch.rand(1))  # building the reference drew no random numbers
+    assert conv.lin.weight is layer.lin.weight
+    assert conv.att_src is layer.att_src and conv.att_dst is layer.att_dst and conv.bias is layer.bias
 
 
 def test_neighbour_table_cuts_only_between_tracks():

@@ -1,10 +1,13 @@
 """Track encoder: stacked graph attention layers over the HitGraph, mean-pooled per track.
 
-The layers are ``torch_geometric.nn.GATConv`` modules, and their parameters are the only
-parameters of the encoder. Two implementations run the same layer with those parameters:
+Each layer is a :class:`GATLayer`, which holds the parameters of a
+``torch_geometric.nn.GATConv`` under the same names (so model files hold the same keys), and
+these are the only parameters of the encoder. Two implementations run the same layers:
 
-* ``"pyg"``: ``GATConv.forward``, the reference. It removes and re-adds self loops, and it
-  normalises the attention with scatter operations over the edge list.
+* ``"pyg"``: ``GATConv.forward``, the reference, on ``GATConv`` modules that share the
+  layers' parameters. It removes and re-adds self loops, and it normalises the attention
+  with scatter operations over the edge list. torch-geometric is imported only for it, as
+  importing it takes over a second (it imports ``torch._dynamo``).
 * ``"fast"``: the same formula written for a graph where every hit has only a few
   neighbours. When the caller says that the graph is a *band* (hits sorted by r inside each
   track, each joined to the ``band`` hits on either side within its track, as
@@ -21,12 +24,12 @@ checks that the outputs and gradients agree to 1e-5.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch_geometric.nn import GATConv
-from torch_geometric.utils import scatter
 
 IMPLEMENTATIONS = ("fast", "pyg")
 
@@ -35,6 +38,57 @@ IMPLEMENTATIONS = ("fast", "pyg")
 #: with 8,192. Fewer blocks also mean fewer Python calls. With two scoring threads, 32,768
 #: gave about 10 % more timeslices per second than 8,192 (2 CPU cores, one-off timing).
 DEFAULT_BLOCK_NODES = 32768
+
+
+class GATLayer(nn.Module):
+    """The parameters of one ``torch_geometric.nn.GATConv(concat=True, add_self_loops=True)``.
+
+    ``lin.weight`` is W (heads·channels × in), ``att_src`` and ``att_dst`` the attention
+    vectors (1 × heads × channels) and ``bias`` the output bias, with GATConv's names, shapes
+    and initialisation (Glorot-uniform W and attention vectors drawn in GATConv's order,
+    zero bias), so the same seed gives the same parameters as GATConv. The layer has no
+    forward of its own: :class:`GATEncoder` runs it (see the module docstring).
+    """
+
+    negative_slope = 0.2
+
+    def __init__(self, in_channels: int, out_channels: int, heads: int):
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.heads = heads
+        self.lin = nn.Module()
+        self.lin.weight = nn.Parameter(torch.empty(heads * out_channels, in_channels))
+        self.att_src = nn.Parameter(torch.empty(1, heads, out_channels))
+        self.att_dst = nn.Parameter(torch.empty(1, heads, out_channels))
+        self.bias = nn.Parameter(torch.empty(heads * out_channels))
+        # GATConv's linear map initialises W once on construction, then GATConv resets all.
+        _glorot(self.lin.weight)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _glorot(self.lin.weight)
+        _glorot(self.att_src)
+        _glorot(self.att_dst)
+        nn.init.zeros_(self.bias)
+
+    def reference(self):
+        """A ``torch_geometric.nn.GATConv`` that uses this layer's parameter tensors."""
+        from torch_geometric.nn import GATConv
+
+        # Building GATConv draws its own initial values; the random state is restored after.
+        with torch.random.fork_rng(devices=[]):
+            conv = GATConv(self.in_channels, self.out_channels, heads=self.heads, concat=True, add_self_loops=True)
+        conv.lin.weight = self.lin.weight
+        conv.att_src, conv.att_dst, conv.bias = self.att_src, self.att_dst, self.bias
+        return conv
+
+
+def _glorot(value: torch.Tensor) -> None:
+    """Glorot-uniform values over the last two dimensions, as ``torch_geometric.nn.inits.glorot``."""
+    bound = math.sqrt(6.0 / (value.size(-2) + value.size(-1)))
+    with torch.no_grad():
+        value.uniform_(-bound, bound)
 
 
 class GATEncoder(nn.Module):
@@ -48,7 +102,8 @@ class GATEncoder(nn.Module):
     with k over ``heads`` attention heads whose outputs are concatenated (``hidden`` features
     in total, so ``hidden`` must be divisible by ``heads``). This is
     ``torch_geometric.nn.GATConv`` with ``concat=True`` and ``add_self_loops=True``, whose
-    parameters are ``lin.weight`` (W), ``att_src``, ``att_dst`` and ``bias``. A message
+    parameters ``lin.weight`` (W), ``att_src``, ``att_dst`` and ``bias`` each
+    :class:`GATLayer` in ``convs`` holds. A message
     runs from ``edge_index[0]`` (source j) to ``edge_index[1]`` (target i). tanh follows
     every layer.
 
@@ -89,7 +144,7 @@ class GATEncoder(nn.Module):
         self.convs = nn.ModuleList()
         width = in_features
         for _ in range(layers):
-            self.convs.append(GATConv(width, hidden // heads, heads=heads, concat=True, add_self_loops=True))
+            self.convs.append(GATLayer(width, hidden // heads, heads))
             width = hidden
         self.out_features = hidden
         self.implementation = implementation
@@ -126,9 +181,11 @@ class GATEncoder(nn.Module):
                 raise ValueError(
                     "the 'pyg' encoder needs the HitGraph edge list; build the graph arrays with build_graphs(edges=True)."
                 )
+            from torch_geometric.utils import scatter
+
             h = x
-            for conv in self.convs:
-                h = torch.tanh(conv(h, edge_index))
+            for layer in self.convs:
+                h = torch.tanh(layer.reference()(h, edge_index))
             return scatter(h, hit_track, dim=0, dim_size=num_tracks, reduce="mean")
 
         parameters = [_layer_parameters(conv) for conv in self.convs]
@@ -490,17 +547,8 @@ def track_mean(h: torch.Tensor, hit_track: torch.Tensor, num_tracks: int) -> tor
     return total / count.clamp(min=1.0).unsqueeze(1)
 
 
-def _layer_parameters(conv: GATConv) -> dict:
-    """Return the GATConv parameters the fast layers use, after rejecting settings they do not support."""
-    supported = (
-        conv.lin is not None and conv.concat and conv.add_self_loops
-        and not conv.dropout and conv.res is None and conv.lin_edge is None
-    )
-    if not supported:
-        raise NotImplementedError(
-            "the fast GAT layer supports GATConv with one shared linear map, concat=True, self loops, "
-            "no dropout, no residual and no edge features; use implementation='pyg' for other settings."
-        )
+def _layer_parameters(conv: GATLayer) -> dict:
+    """Return the parameters the fast layers use, with the attention vectors folded into W."""
     heads, channels = conv.heads, conv.out_channels
     weight = conv.lin.weight
     # a_srcᵀ W x per head is (a_srcᵀ W) x. Folding the attention vectors into W once gives a

@@ -7,9 +7,7 @@ import math
 import numpy as np
 import torch
 from torch import nn
-from torch_geometric.data import Data
-
-from gann_core.graph import LOG_DZ0_COLUMN, LOG_FLOOR, GraphArrays, feature_names
+from gann_core.graph import LOG_DZ0_COLUMN, LOG_FLOOR, GraphArrays, GraphBatch, feature_names
 from gann_core.model.classifier import PairClassifier
 from gann_core.model.config import ModelConfig
 from gann_core.model.encoder import GATEncoder
@@ -62,14 +60,14 @@ class GANN(nn.Module):
         scale = 1.0 / getattr(self, f"{prefix}_std")
         return torch.addcmul(-getattr(self, f"{prefix}_mean") * scale, values, scale)
 
-    def embed_tracks(self, data: Data) -> torch.Tensor:
+    def embed_tracks(self, data: GraphBatch) -> torch.Tensor:
         """Track embeddings, shape (num_tracks, track_hidden)."""
         x = self._standardize(data.x, "hit")
         pooled = self.encoder(x, data.edge_index, data.hit_track, data.num_tracks, band=getattr(data, "hit_band", None))
         track_x = self._standardize(data.track_x, "track")
         return self.track_mlp(torch.cat([pooled, track_x], dim=1))
 
-    def pairs_inside_gate(self, data: Data) -> torch.Tensor | None:
+    def pairs_inside_gate(self, data: GraphBatch) -> torch.Tensor | None:
         """Boolean mask of the pairs the classifier scores, or None when the z0 gate is off.
 
         The test reads the unstandardised feature log(|Δz0| + floor), so it is exact in mm.
@@ -78,7 +76,7 @@ class GANN(nn.Module):
             return None
         return data.pair_x[:, LOG_DZ0_COLUMN] <= math.log(self.config.z0_gate_mm + LOG_FLOOR)
 
-    def forward(self, data: Data) -> torch.Tensor:
+    def forward(self, data: GraphBatch) -> torch.Tensor:
         """Return one logit of p(same event) per pair in ``data.pair_index``.
 
         Batches with ``pair_rows`` (see :class:`~gann_core.graph.GraphArrays`) hold only
