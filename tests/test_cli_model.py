@@ -58,6 +58,23 @@ def test_predict_writes_hits_and_pairs(tiny_model, slices_file, tmp_path, capsys
     assert "pairs scored" in capsys.readouterr().out
 
 
+def test_predict_starts_without_slow_imports(tiny_model, slices_file, tmp_path):
+    # torch-geometric (about 1.5 s, it imports torch._dynamo) and pandas (about 0.2 s, which
+    # pyarrow imports on its first numpy conversion) are not needed to predict.
+    import subprocess
+    import sys
+
+    out = tmp_path / "pred.parquet"
+    script = (
+        "import sys; from gann_core.cli import main; "
+        f"code = main(['predict', {str(slices_file)!r}, '-o', {str(out)!r}, '--model', {str(tiny_model)!r}, '--no-progress']); "
+        "print(sorted(name for name in ('torch_geometric', 'pandas') if name in sys.modules)); sys.exit(code)"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_evaluate_table_and_json(tiny_model, slices_file, capsys):
     assert main(["evaluate", str(slices_file), "--model", str(tiny_model)]) == 0
     text = capsys.readouterr().out

@@ -366,3 +366,33 @@ def test_chunked_write_failure_leaves_no_file(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         write_timeslice_chunks(path, failing())
     assert list(tmp_path.iterdir()) == []
+
+
+NUMERIC_DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64"]
+
+
+@pytest.mark.parametrize("dtype", NUMERIC_DTYPES + ["bool"])
+def test_numpy_arrow_round_trip(dtype):
+    from gann_core.io.validate import arrow_to_numpy, numpy_to_arrow
+
+    rng = np.random.default_rng(3)
+    values = (rng.random(1000) * 100).astype(dtype) if dtype != "bool" else rng.random(1000) > 0.5
+    for piece in (values, values[5:], values[::3], values[:0], values[:9]):
+        array = numpy_to_arrow(piece)
+        assert array.to_pylist() == piece.tolist()
+        back = arrow_to_numpy(array)
+        assert back.dtype == piece.dtype
+        np.testing.assert_array_equal(back, piece)
+    # Arrow slices keep an offset into their buffer; several chunks are joined.
+    array = numpy_to_arrow(values)
+    np.testing.assert_array_equal(arrow_to_numpy(array.slice(7, 100)), values[7:107])
+    chunked = pa.chunked_array([array.slice(0, 10), array.slice(10, 5), array.slice(15)])
+    np.testing.assert_array_equal(arrow_to_numpy(chunked), values)
+
+
+def test_arrow_to_numpy_keeps_nulls_and_strings():
+    from gann_core.io.validate import arrow_to_numpy
+
+    with_null = arrow_to_numpy(pa.array([1.5, None, 2.0]))
+    assert with_null[0] == 1.5 and np.isnan(with_null[1])
+    assert arrow_to_numpy(pa.array(["a", "b"])).tolist() == ["a", "b"]

@@ -24,10 +24,12 @@ from gann_core.errors import ConfigError, InputFileError
 from gann_core.io.validate import (
     DEFAULT_MIN_HITS,
     ShortTracks,
+    arrow_to_numpy,
     check_and_sort,
     check_column_types,
     check_min_hits,
     check_parquet_file,
+    numpy_to_arrow,
     rename_aliases,
     table_to_columns,
     validate_columns,
@@ -179,7 +181,7 @@ def _timeslice_starts(pieces: Iterable[pa.Array]) -> np.ndarray | None:
     for piece in pieces:
         if not pa.types.is_integer(piece.type) or piece.null_count:
             return None
-        values = piece.to_numpy()
+        values = arrow_to_numpy(piece)
         if len(values) == 0:
             continue
         if previous is not None and values[0] != previous:
@@ -380,7 +382,7 @@ def _temporary_path(target: Path) -> Path:
 
 def _hits_to_arrow(table: Timeslices) -> pa.Table:
     """Convert every column of a timeslice table to an arrow table."""
-    return pa.table({name: pa.array(values) for name, values in table.columns.items()})
+    return pa.table({name: numpy_to_arrow(values) for name, values in table.columns.items()})
 
 
 def _dictionary_columns(schema: pa.Schema) -> list[str]:
@@ -437,7 +439,7 @@ def _pairs_to_arrow(pairs: Mapping[str, np.ndarray]) -> pa.Table:
     columns["score"] = columns["score"].astype(np.float64, copy=False)
     if "same_event" in columns:
         columns["same_event"] = columns["same_event"].astype(bool, copy=False)
-    return pa.table({name: pa.array(values) for name, values in columns.items()})
+    return pa.table({name: numpy_to_arrow(values) for name, values in columns.items()})
 
 
 def read_pairs(path: PathLike) -> dict[str, np.ndarray]:
@@ -461,4 +463,4 @@ def read_pairs(path: PathLike) -> dict[str, np.ndarray]:
         raise InputFileError(
             f"{target}: missing pair column(s) {', '.join(missing)}, so write it with write_timeslices(..., pairs=...)."
         )
-    return {name: table.column(name).to_numpy() for name in table.column_names}
+    return {name: arrow_to_numpy(table.column(name)) for name in table.column_names}

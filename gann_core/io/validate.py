@@ -170,8 +170,53 @@ def table_to_columns(table: pa.Table, source: str, *, first_row: int = 0) -> dic
             )
         if pa.types.is_decimal(column.type):
             column = column.cast(pa.float64())
-        columns[name] = column.to_numpy()
+        columns[name] = arrow_to_numpy(column)
     return columns
+
+
+def arrow_to_numpy(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Convert an arrow column to numpy, without a copy for one chunk of numbers without nulls.
+
+    Such columns are read straight from the arrow buffer. pyarrow's ``to_numpy`` imports
+    pandas on first use (about 0.2 s of every command's start-up), so it serves only the
+    other columns (several chunks are joined first, which copies them, as ``to_numpy`` does).
+    """
+    if isinstance(column, pa.ChunkedArray):
+        column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    dtype = _NUMPY_TYPES.get(column.type)
+    if dtype is None or column.null_count:
+        return column.to_numpy(zero_copy_only=False)
+    if len(column) == 0:
+        return np.empty(0, dtype=dtype)
+    return np.frombuffer(column.buffers()[1], dtype=dtype, count=len(column), offset=column.offset * dtype.itemsize)
+
+
+def numpy_to_arrow(values: np.ndarray) -> pa.Array:
+    """Convert a numpy column to arrow, without a copy for numbers in native byte order (booleans as bits).
+
+    Such columns wrap the numpy buffer. ``pa.array`` imports pandas on first use (see
+    :func:`arrow_to_numpy`), so it serves only the other columns.
+    """
+    if values.ndim == 1 and values.dtype == np.bool_:
+        # Arrow stores booleans as bits, lowest bit first.
+        return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(np.packbits(values, bitorder="little"))])
+    arrow_type = _ARROW_TYPES.get(values.dtype)
+    if arrow_type is None or values.ndim != 1:
+        return pa.array(values)
+    values = np.ascontiguousarray(values)
+    return pa.Array.from_buffers(arrow_type, len(values), [None, pa.py_buffer(values)])
+
+
+_NUMPY_TYPES = {
+    arrow_type: np.dtype(numpy_type)
+    for arrow_type, numpy_type in (
+        (pa.int8(), np.int8), (pa.int16(), np.int16), (pa.int32(), np.int32), (pa.int64(), np.int64),
+        (pa.uint8(), np.uint8), (pa.uint16(), np.uint16), (pa.uint32(), np.uint32), (pa.uint64(), np.uint64),
+        (pa.float32(), np.float32), (pa.float64(), np.float64),
+    )
+}
+#: Native-byte-order numpy dtypes and their arrow types.
+_ARROW_TYPES = {dtype: arrow_type for arrow_type, dtype in _NUMPY_TYPES.items()}
 
 
 def check_hit_values(columns: Mapping[str, np.ndarray], source: str, *, first_row: int = 0) -> None:
