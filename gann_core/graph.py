@@ -67,7 +67,7 @@ class GraphBatch:
         self.__dict__.update(fields)
 
     def to(self, device, non_blocking: bool = False) -> "GraphBatch":
-        """A copy with every tensor moved to ``device``."""
+        """Return a copy with every tensor moved to ``device``."""
         return GraphBatch(
             **{
                 name: value.to(device, non_blocking=non_blocking) if isinstance(value, torch.Tensor) else value

@@ -69,7 +69,7 @@ def test_band_encoder_matches_pyg(neighbours, heads, dtype, tolerance, block_nod
 @pytest.mark.parametrize("neighbours, heads, dtype, tolerance", [(2, 1, torch.float32, 1e-5), (3, 2, torch.float64, 1e-9)])
 def test_band_encoder_without_gradient_matches_pyg(neighbours, heads, dtype, tolerance):
     # Without gradients the fast path writes each layer into padded buffers and takes the
-    # track means block by block; the tracks after the last hit have no hits (zero rows).
+    # track means block by block. The 3 tracks after the last hit have no hits (zero rows).
     table = _unsorted_tracks(seed=7 + heads)
     graphs = build_graphs(table, neighbours=neighbours)
     data = graphs.batch(0, graphs.n_timeslices)
@@ -88,7 +88,7 @@ def test_band_encoder_without_gradient_matches_pyg(neighbours, heads, dtype, tol
 
 
 def test_band_mask_of_tracks_shorter_than_the_band():
-    # Rows: one track of one hit, then a track of two hits; band 2 reaches past both ends.
+    # Rows: one track of one hit, then a track of two hits. Band 2 reaches past both ends.
     mask = band_mask(torch.tensor([0, 1, 1]), 2)[..., 0]
     valid = torch.isfinite(mask)
     assert valid.tolist() == [
@@ -187,7 +187,7 @@ def test_gated_arrays_hold_only_near_pairs(spd_table):
     assert near_only.pair_x.shape == (len(near_only.pair_rows), full.pair_x.shape[1])
     np.testing.assert_array_equal(near_only.pair_x, full.pair_x[near_only.pair_rows])
 
-    # Batches of two timeslices place the near pairs' scores among all pairs; the network
+    # Batches of two timeslices place the near pairs' scores among all pairs. The network
     # applies its own gate to the arrays with every pair.
     with torch.no_grad():
         expected = score_graph_arrays(network, full, 2, torch.device("cpu")).numpy()

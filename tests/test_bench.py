@@ -140,7 +140,7 @@ def test_bench_text_shows_median_of_chunked_runs(capsys):
         assert "chunks at once: median of 2 runs (" in text
 
 
-def test_peak_memory_sees_a_peak_freed_inside_the_block():
+def test_peak_memory_sees_freed_peak():
     import numpy as np
 
     from gann_core.bench import _reset_kernel_peak

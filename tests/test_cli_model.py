@@ -59,8 +59,8 @@ def test_predict_writes_hits_and_pairs(tiny_model, slices_file, tmp_path, capsys
 
 
 def test_predict_starts_without_slow_imports(tiny_model, slices_file, tmp_path):
-    # torch-geometric (about 1.5 s, it imports torch._dynamo) and pandas (about 0.2 s, which
-    # pyarrow imports on its first numpy conversion) are not needed to predict.
+    # Predicting needs neither torch-geometric (about 1.5 s to import, because it imports
+    # torch._dynamo) nor pandas (about 0.2 s, which pyarrow imports on its first numpy conversion).
     import subprocess
     import sys
 

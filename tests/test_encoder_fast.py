@@ -178,7 +178,9 @@ def test_reference_layer_shares_parameters_and_random_state():
     torch.manual_seed(3)
     assert torch.equal(drawn, torch.rand(1))  # building the reference drew no random numbers
     assert conv.lin.weight is layer.lin.weight
-    assert conv.att_src is layer.att_src and conv.att_dst is layer.att_dst and conv.bias is layer.bias
+    assert conv.att_src is layer.att_src
+    assert conv.att_dst is layer.att_dst
+    assert conv.bias is layer.bias
 
 
 def test_neighbour_table_cuts_only_between_tracks():

@@ -383,7 +383,7 @@ def test_numpy_arrow_round_trip(dtype):
         back = arrow_to_numpy(array)
         assert back.dtype == piece.dtype
         np.testing.assert_array_equal(back, piece)
-    # Arrow slices keep an offset into their buffer; several chunks are joined.
+    # Arrow slices keep an offset into their buffer, and several chunks are joined.
     array = numpy_to_arrow(values)
     np.testing.assert_array_equal(arrow_to_numpy(array.slice(7, 100)), values[7:107])
     chunked = pa.chunked_array([array.slice(0, 10), array.slice(10, 5), array.slice(15)])
@@ -394,5 +394,6 @@ def test_arrow_to_numpy_keeps_nulls_and_strings():
     from gann_core.io.validate import arrow_to_numpy
 
     with_null = arrow_to_numpy(pa.array([1.5, None, 2.0]))
-    assert with_null[0] == 1.5 and np.isnan(with_null[1])
+    assert with_null[0] == 1.5
+    assert np.isnan(with_null[1])
     assert arrow_to_numpy(pa.array(["a", "b"])).tolist() == ["a", "b"]

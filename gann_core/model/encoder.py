@@ -1,6 +1,6 @@
 """Track encoder: stacked graph attention layers over the HitGraph, mean-pooled per track.
 
-Each layer is a :class:`GATLayer`, which holds the parameters of a
+Each layer is a :class:`GATLayer`, which contains the parameters of a
 ``torch_geometric.nn.GATConv`` under the same names (so model files hold the same keys), and
 these are the only parameters of the encoder. Two implementations run the same layers:
 
@@ -43,11 +43,11 @@ DEFAULT_BLOCK_NODES = 32768
 class GATLayer(nn.Module):
     """The parameters of one ``torch_geometric.nn.GATConv(concat=True, add_self_loops=True)``.
 
-    ``lin.weight`` is W (heads·channels × in), ``att_src`` and ``att_dst`` the attention
-    vectors (1 × heads × channels) and ``bias`` the output bias, with GATConv's names, shapes
-    and initialisation (Glorot-uniform W and attention vectors drawn in GATConv's order,
-    zero bias), so the same seed gives the same parameters as GATConv. The layer has no
-    forward of its own: :class:`GATEncoder` runs it (see the module docstring).
+    ``lin.weight`` is W (heads·channels × in), ``att_src`` and ``att_dst`` are the attention
+    vectors (1 × heads × channels) and ``bias`` is the output bias. Names, shapes and
+    initialisation are GATConv's: Glorot-uniform W and attention vectors, drawn in GATConv's
+    order, and a zero bias. So the same seed gives the same parameters as GATConv. The layer
+    has no forward of its own, because :class:`GATEncoder` runs it (see the module docstring).
     """
 
     negative_slope = 0.2
@@ -73,10 +73,10 @@ class GATLayer(nn.Module):
         nn.init.zeros_(self.bias)
 
     def reference(self):
-        """A ``torch_geometric.nn.GATConv`` that uses this layer's parameter tensors."""
+        """Build a ``torch_geometric.nn.GATConv`` that uses this layer's parameter tensors."""
         from torch_geometric.nn import GATConv
 
-        # Building GATConv draws its own initial values; the random state is restored after.
+        # Building GATConv draws its own initial values, so the random state is restored after.
         with torch.random.fork_rng(devices=[]):
             conv = GATConv(self.in_channels, self.out_channels, heads=self.heads, concat=True, add_self_loops=True)
         conv.lin.weight = self.lin.weight
@@ -235,7 +235,7 @@ class GATEncoder(nn.Module):
         return torch.cat(means)
 
     def _band_block(self, x, hit_track, band, parameters, layer) -> torch.Tensor:
-        """Run every layer (and tanh) on one block of whole tracks; returns (hits, hidden)."""
+        """Run every layer (and tanh) on one block of whole tracks and return the (hits, hidden) output."""
         n_nodes = x.shape[0]
         mask = band_mask(hit_track, band)
         h = F.pad(x, (0, 0, band, band))
@@ -424,7 +424,7 @@ def band_gat_layer(
     score_target = both[band : band + n_nodes, heads * channels + heads :]
 
     logits = torch.stack([score_source[slot : slot + n_nodes] for slot in range(slots)])
-    # The mask holds 0 or −∞, and LeakyReLU keeps −∞, so it is added first and every step
+    # The mask contains 0 or −∞, and LeakyReLU keeps −∞, so it is added first and every step
     # runs in place.
     logits = F.leaky_relu(logits.add_(score_target).add_(mask.to(logits.dtype)), negative_slope, inplace=True)
     alpha = torch.softmax(logits, dim=0).unsqueeze(-1)
@@ -542,7 +542,7 @@ def track_mean(h: torch.Tensor, hit_track: torch.Tensor, num_tracks: int) -> tor
     if h.device.type == "cpu":
         count = torch.bincount(hit_track, minlength=num_tracks).to(h.dtype)
     else:
-        # bincount waits for the device to learn the output size; index_add does not.
+        # bincount waits for the device to learn the output size, but index_add does not.
         count = h.new_zeros(num_tracks).index_add(0, hit_track, h.new_ones(h.shape[0]))
     return total / count.clamp(min=1.0).unsqueeze(1)
 
