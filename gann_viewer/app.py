@@ -19,6 +19,9 @@ logger = logging.getLogger(__name__)
 
 EXIT_USAGE = 2
 
+#: Import names of the packages that the ``viewer`` extra installs and the window needs.
+VIEWER_PACKAGES = ("napari", "qtpy", "vispy", "magicgui")
+
 #: Initial window width and height in pixels: room for the canvas beside the layer list and the inspector.
 WINDOW_SIZE = (1400, 900)
 
@@ -90,6 +93,12 @@ def prepare(args: argparse.Namespace):
     from gann_viewer.scoring import Scorer
     from gann_viewer.source import TimesliceSource
 
+    missing = missing_viewer_packages()
+    if missing:
+        raise ConfigError(
+            f"the viewer needs {', '.join(missing)}, which the base installation leaves out, so install the "
+            "viewer extra: pip install 'gann[viewer]' (in a checkout: pip install -e '.[viewer]')."
+        )
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         raise ConfigError(f"--threshold {args.threshold} is invalid; use a value in [0, 1], e.g. 0.5.")
     if args.screenshot is not None:
@@ -123,6 +132,13 @@ def load_model(scorer):
             "pass --model with a model file written by 'gann train'."
         )
     return SHARED_MODELS.get(scorer)
+
+
+def missing_viewer_packages() -> list[str]:
+    """Names of the packages of the ``viewer`` extra that cannot be imported here."""
+    import importlib.util
+
+    return [name for name in VIEWER_PACKAGES if importlib.util.find_spec(name) is None]
 
 
 def display_problem(*, screenshot: bool) -> str | None:

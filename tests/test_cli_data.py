@@ -64,6 +64,13 @@ def test_simulate_same_seed_same_file(tmp_path, capsys):
     np.testing.assert_array_equal(read_timeslices(first).columns["x"], read_timeslices(second).columns["x"])
 
 
+def test_simulate_without_progress_bar(tmp_path, capsys):
+    out = tmp_path / "sim.parquet"
+    assert main(["simulate", "-n", "3", "-o", str(out), "--no-progress"]) == 0
+    assert "timeslice" not in capsys.readouterr().err
+    assert out.exists()
+
+
 def test_simulate_missing_folder(tmp_path, capsys):
     out = tmp_path / "missing" / "sim.parquet"
     rc = main(["simulate", "-n", "2", "-o", str(out)])

@@ -129,6 +129,37 @@ def test_predict_not_parquet(tiny_model, tmp_path, capsys):
     assert not out.exists()
 
 
+def test_predict_error_without_progress_bar(tiny_model, slices_file, tmp_path, capsys):
+    source = tmp_path / "no_x.parquet"
+    table = pq.read_table(slices_file)
+    pq.write_table(table.drop_columns(["x"]), source)
+    out = tmp_path / "pred.parquet"
+    capsys.readouterr()
+    # The progress bar is on (no --no-progress), but the first chunk fails before it shows.
+    assert main(["predict", str(source), "-o", str(out), "--model", str(tiny_model)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [err.strip()]
+    assert "missing required column(s) x" in err
+    assert "predicting" not in err
+
+
+def test_predict_rejects_output_over_input(tiny_model, slices_file, tmp_path, capsys):
+    source = tmp_path / "slices.parquet"
+    source.write_bytes(slices_file.read_bytes())
+    assert main(["predict", str(source), "-o", str(source), "--model", str(tiny_model), "--no-progress"]) == 2
+    assert "would overwrite the input file" in capsys.readouterr().err
+    assert source.read_bytes() == slices_file.read_bytes()
+
+
+def test_unknown_option_shows_command_usage(tiny_model, slices_file, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", str(slices_file), "-o", str(tmp_path / "p.parquet"), "--colour", "red"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: gann predict")
+    assert "gann predict: error: unrecognized arguments: --colour red" in err
+
+
 def test_predict_bad_value_in_late_chunk(tiny_model, tmp_path, capsys, monkeypatch):
     # Chunks of 2 timeslices: the bad hit lies in the last chunk, after earlier ones were written.
     monkeypatch.setattr(gann_infer, "CHUNK_TIMESLICES", 2)

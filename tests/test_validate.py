@@ -142,6 +142,33 @@ def test_non_finite_coordinates(write_parquet, hit_columns, bad_value):
     assert "first: row 7" in message
 
 
+@pytest.mark.parametrize("far_value", [1e300, -2e6])
+def test_coordinates_beyond_one_km(write_parquet, hit_columns, far_value):
+    import warnings
+
+    columns = dict(hit_columns)
+    x = columns["x"].copy()
+    x[5] = far_value
+    columns["x"] = x
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning before the error
+        with pytest.raises(InputFileError) as raised:
+            read_timeslices(write_parquet(columns))
+
+    message = str(raised.value)
+    assert "column 'x' has values beyond ±1,000,000 mm (1 km) in 1 row" in message
+    assert f"first: row 5, value {far_value:.6g}" in message
+    assert "in mm" in message
+
+
+def test_coordinates_within_one_km_accepted(write_parquet, hit_columns):
+    columns = dict(hit_columns)
+    z = columns["z"].copy()
+    z[3] = -999_999.0
+    columns["z"] = z
+    assert read_timeslices(write_parquet(columns)).n_hits == len(z)
+
+
 def test_null_coordinates(write_parquet, hit_columns):
     columns = {name: pa.array(values) for name, values in hit_columns.items()}
     y = hit_columns["y"].tolist()

@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.add_parser(subparsers)
+    # Subcommand name -> its parser, so that main reports an unknown option with that command's usage.
+    parser.command_parsers = subparsers.choices
     return parser
 
 
@@ -40,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gann: interrupted", file=sys.stderr)
         return 130
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        parser.command_parsers[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     if not args.verbose:
         # When a run is interrupted while torch loads, an exit hook of torch logs cache
         # statistics at INFO. Those lines mean nothing to a user of gann.

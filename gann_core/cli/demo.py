@@ -57,4 +57,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"timeslices:  {timeslices_path}")
     print(f"predictions: {predictions_path} (event_pred per hit) and {pairs_path(predictions_path)} (pair scores)")
     print(f"look at them: gann-viewer {predictions_path}")
+    from gann_viewer.app import missing_viewer_packages
+
+    if missing_viewer_packages():
+        print("  (the viewer needs the viewer extra: pip install 'gann[viewer]', in a checkout pip install -e '.[viewer]')")
     return 0

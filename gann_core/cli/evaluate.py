@@ -32,6 +32,7 @@ def add_parser(subparsers) -> None:
     add_threshold_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--device", default="auto", help="'auto' (default), 'cpu' or 'cuda'")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars of simulation and scoring")
     add_simulation_arguments(parser, n_default=TIMESLICES_DEFAULT, seed_default=SEED_DEFAULT)
     parser.set_defaults(run=run)
 
@@ -61,10 +62,11 @@ def run(args: argparse.Namespace) -> int:
         from gann_core.simulate import simulate_timeslices
 
         config = simulation_config(args)
-        table = simulate_timeslices(config, args.timeslices, seed=args.seed)
+        table = simulate_timeslices(config, args.timeslices, seed=args.seed, progress=not args.no_progress)
         description = describe_simulation(config, args.timeslices, args.seed)
     report = evaluate(
-        model, table, threshold=args.threshold, assembly_threshold=args.assembly_threshold, data_description=description
+        model, table, threshold=args.threshold, assembly_threshold=args.assembly_threshold, data_description=description,
+        progress=not args.no_progress,
     )
     print(report.to_json() if args.json else report.format_table())
     return 0

@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from gann_core.model.saved import Model
     from gann_core.train.loop import choose_device
 
-    check_output_path(args.output)
+    check_output_path(args.output, example="predictions.parquet")
+    _check_not_input(args.input, args.output)
     check_thresholds(args)
     _check_positive("--batch-size", args.batch_size)
     _check_positive("--z0-window", args.z0_window)
@@ -58,11 +59,9 @@ def run(args: argparse.Namespace) -> int:
     )
     totals = {"timeslices": 0, "tracks": 0, "pairs": 0, "collisions": 0}
     last = {}
-    bar = None
-    if not args.no_progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=reader.n_timeslices, unit="timeslice", desc="predicting")
+    # The bar appears with the first scored chunk, so an error in the input's first chunk
+    # (a missing column, a NaN) is reported alone.
+    progress = {"bar": None}
 
     def with_totals():
         for prediction in predictions:
@@ -74,12 +73,16 @@ def run(args: argparse.Namespace) -> int:
             # Labels run 0..k-1 in each timeslice, so each timeslice's largest label + 1 is its collision count.
             totals["collisions"] += int((np.maximum.reduceat(prediction.track_labels, starts) + 1).sum()) if table.n_tracks else 0
             last["prediction"] = prediction
-            if bar is not None:
-                bar.update(table.n_timeslices)
+            if not args.no_progress:
+                if progress["bar"] is None:
+                    from tqdm import tqdm
+
+                    progress["bar"] = tqdm(total=reader.n_timeslices, unit="timeslice", desc="predicting")
+                progress["bar"].update(table.n_timeslices)
             yield table, prediction.pairs_table()
 
     try:
-        if bar is None:
+        if args.no_progress:
             write_prediction_chunks(args.output, with_totals())
         else:
             from tqdm.contrib.logging import logging_redirect_tqdm
@@ -87,9 +90,14 @@ def run(args: argparse.Namespace) -> int:
             # Warnings logged while the bar is shown (dropped short tracks) get lines of their own.
             with logging_redirect_tqdm():
                 write_prediction_chunks(args.output, with_totals())
+    except BaseException:
+        if progress["bar"] is not None:
+            # The error message follows alone, without a half-drawn bar above it.
+            progress["bar"].leave = False
+        raise
     finally:
-        if bar is not None:
-            bar.close()
+        if progress["bar"] is not None:
+            progress["bar"].close()
 
     prediction = last["prediction"]
     print(
@@ -102,6 +110,19 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"wrote {args.output} and {pairs_path(args.output)}")
     return 0
+
+
+def _check_not_input(input_path: str, output_path: str) -> None:
+    """Raise when OUTPUT or its pairs file would replace the input file."""
+    from pathlib import Path
+
+    from gann_core.errors import ConfigError
+    from gann_core.io import pairs_path
+
+    source = Path(input_path).resolve()
+    for target in (Path(output_path), pairs_path(output_path)):
+        if target.resolve() == source:
+            raise ConfigError(f"-o {output_path} would overwrite the input file {input_path}, so choose another output file.")
 
 
 def _check_positive(option: str, value: int) -> None:

@@ -23,6 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_simulation_arguments(parser, n_default=1000, seed_default=0)
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.parquet", help="output timeslice file")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(run=run)
 
 
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     summaries = []
 
     def chunks():
-        for chunk in iter_simulated_chunks(config, args.timeslices, seed=args.seed, progress=True):
+        for chunk in iter_simulated_chunks(config, args.timeslices, seed=args.seed, progress=not args.no_progress):
             summaries.append(describe_timeslices(chunk))
             yield chunk
 

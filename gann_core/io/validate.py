@@ -5,7 +5,7 @@ The checks run in the order a file is read:
 
 1. :func:`check_parquet_file`: the path exists, is a readable file and looks like parquet.
 2. :func:`check_column_types`: the required columns exist and have numeric types.
-3. :func:`check_hit_values`: coordinates and hit times are finite, ids are whole numbers.
+3. :func:`check_hit_values`: coordinates are finite and within 1 km, hit times finite, ids whole numbers.
 4. :func:`check_track_events`: every track belongs to one collision (one ``event_id``).
 5. :func:`drop_short_tracks`: tracks with fewer than ``min_hits`` hits are dropped with a warning.
 
@@ -38,6 +38,9 @@ ID_COLUMNS = ("track_id", "event_id", "timeslice_id")
 
 # Float columns that must be finite when present (coordinates in mm, hit time in ns).
 FINITE_COLUMNS = ("x", "y", "z", "t")
+#: Largest |x|, |y| or |z| accepted, in mm (1 km, far beyond any collider detector). Larger
+#: values are corrupt or in another unit, and near 1e154 their squares overflow in the fit.
+MAX_ABS_COORDINATE_MM = 1e6
 
 # The helix fit of a track (centre, radius, z0, cot θ) needs at least three hits.
 DEFAULT_MIN_HITS = 3
@@ -220,7 +223,9 @@ _ARROW_TYPES = {dtype: arrow_type for arrow_type, dtype in _NUMPY_TYPES.items()}
 
 
 def check_hit_values(columns: Mapping[str, np.ndarray], source: str, *, first_row: int = 0) -> None:
-    """Raise :class:`InputFileError` for NaN or infinite coordinates and times, or invalid ids.
+    """Raise :class:`InputFileError` for invalid coordinates, hit times or ids.
+
+    Coordinates must be finite and within ±``MAX_ABS_COORDINATE_MM``, and hit times finite.
 
     Ids stored as floats are accepted when every value is a whole number. ``first_row`` is
     the file row of the first value, for the row numbers in messages.
@@ -238,6 +243,15 @@ def check_hit_values(columns: Mapping[str, np.ndarray], source: str, *, first_ro
                 f"{source}: column '{name}' has NaN or infinite values in {counted(len(bad_rows), 'row')} "
                 f"(first: row {first_row + bad_rows[0]}, value {values[bad_rows[0]]}), so drop those hits or give them "
                 f"a finite value in {unit}."
+            )
+        if name == "t":
+            continue
+        far_rows = np.flatnonzero(np.abs(values) > MAX_ABS_COORDINATE_MM)
+        if len(far_rows):
+            raise InputFileError(
+                f"{source}: column '{name}' has values beyond ±{MAX_ABS_COORDINATE_MM:,.0f} mm (1 km) in "
+                f"{counted(len(far_rows), 'row')} (first: row {first_row + far_rows[0]}, value {values[far_rows[0]]:.6g}), "
+                "far outside any detector, so check that the coordinates are in mm, or drop those hits."
             )
 
     for name in ID_COLUMNS:

@@ -84,7 +84,8 @@ class Model:
             if path.is_dir():
                 raise ModelFileError(f"{path} is a folder, not a model file; pass the .pt file written by 'gann train' inside it.")
             raise ModelFileError(
-                f"model file {path} not found; pass a file written by 'gann train' or omit --model to use the shipped default."
+                f"model file {path} not found; pass a file written by 'gann train', a shipped model name "
+                f"({', '.join(SHIPPED_MODELS)}), or omit --model to use the shipped default."
             )
         try:
             content = torch.load(path, map_location="cpu", weights_only=True)

@@ -72,6 +72,18 @@ def test_unknown_option_exits_2(capsys):
     assert "unrecognized arguments: --colour" in capsys.readouterr().err
 
 
+def test_viewer_extra_missing(capsys, monkeypatch, timeslice_file, model_path):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *rest: None if name == "qtpy" else real_find_spec(name, *rest))
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    status, stderr = run_main(capsys, timeslice_file, "--model", model_path)
+    # Reported before the missing display, whose advice alone would not help.
+    assert_one_line_error(status, stderr, "needs qtpy", "pip install 'gann[viewer]'")
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the display check applies to Linux (X11, Wayland)")
 def test_no_display(capsys, monkeypatch, timeslice_file, model_path):
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
