@@ -143,6 +143,16 @@ def test_predict_error_without_progress_bar(tiny_model, slices_file, tmp_path, c
     assert "predicting" not in err
 
 
+def test_info_on_pairs_file_names_hits_file(tiny_model, slices_file, tmp_path, capsys):
+    out = tmp_path / "pred.parquet"
+    assert main(["predict", str(slices_file), "-o", str(out), "--model", str(tiny_model), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(pairs_path(out))]) == 2
+    err = capsys.readouterr().err
+    assert "is a pairs file" in err
+    assert f"({out})" in err
+
+
 def test_predict_rejects_output_over_input(tiny_model, slices_file, tmp_path, capsys):
     source = tmp_path / "slices.parquet"
     source.write_bytes(slices_file.read_bytes())
@@ -205,7 +215,7 @@ def test_time_model_needs_time_column(slices_file, tmp_path, capsys):
 def test_train_invalid_setting(tmp_path, capsys):
     out = tmp_path / "m.pt"
     assert main(["train", "-o", str(out), "--n-train", "0"]) == 2
-    assert "n_train=0 is invalid" in capsys.readouterr().err
+    assert "--n-train 0 is invalid; use an integer of 1 or more." in capsys.readouterr().err
     assert not out.exists()
 
 

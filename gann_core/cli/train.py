@@ -82,9 +82,15 @@ def build_config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from gann_core.errors import ConfigError
     from gann_core.io import check_output_path
     from gann_core.train import train
 
+    # The same checks as TrainConfig.validate, but the message names the option.
+    for option in ("--n-train", "--n-test", "--final-epochs", "--max-epochs-per-stage", "--batch-size"):
+        value = getattr(args, option[2:].replace("-", "_"))
+        if value is not None and value < 1:
+            raise ConfigError(f"{option} {value} is invalid; use an integer of 1 or more.")
     config = build_config(args)
     # Before minutes of training, as the other commands do with their -o.
     check_output_path(args.output, example="model.pt")

@@ -116,6 +116,12 @@ def check_column_types(table: pa.Table, source: str, *, first_row: int = 0) -> N
         raise InputFileError(f"{source}: column(s) {', '.join(duplicated)} appear more than once, so keep one copy.")
 
     missing = [name for name in REQUIRED_COLUMNS if name not in table.column_names]
+    if missing and {"track_a", "track_b", "score"} <= set(table.column_names):
+        hits_file = f" ({source[: -len('.pairs.parquet')]}.parquet)" if source.endswith(".pairs.parquet") else ""
+        raise InputFileError(
+            f"{source}: is a pairs file (one row per scored track pair), not a timeslice file, "
+            f"so pass the timeslice or predictions file next to it{hits_file} instead."
+        )
     if missing:
         raise InputFileError(
             f"{source}: missing required column(s) {', '.join(missing)} (found: {', '.join(table.column_names)}), "
