@@ -30,6 +30,14 @@ def add_threshold_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--assembly-threshold", type=float, default=None, help="threshold of the event assembly (default: see --threshold)")
 
 
+def check_positive_integers(args: argparse.Namespace, *options: str) -> None:
+    """Reject the first of ``options`` (such as "--batch-size") whose value is below 1; unset options pass."""
+    for option in options:
+        value = getattr(args, option.lstrip("-").replace("-", "_"))
+        if value is not None and value < 1:
+            raise ConfigError(f"{option} {value} is invalid; use an integer of 1 or more.")
+
+
 def check_thresholds(args: argparse.Namespace) -> None:
     """Reject a ``--threshold`` or ``--assembly-threshold`` outside (0, 1), NaN included."""
     for option, value in (("--threshold", args.threshold), ("--assembly-threshold", args.assembly_threshold)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from gann_core.cli._common import add_model_argument
+from gann_core.cli._common import add_model_argument, check_positive_integers
 
 
 def add_parser(subparsers) -> None:
@@ -72,12 +72,7 @@ def run(args: argparse.Namespace) -> int:
     unknown = [name for name in settings if name not in SETTINGS]
     if unknown or not settings:
         raise ConfigError(f"--settings {args.settings!r} is invalid; use a comma-separated list of {', '.join(SETTINGS)}.")
-    for option, value in (
-        ("--timeslices", args.timeslices), ("--threads", args.threads), ("--train-batch-size", args.train_batch_size),
-        ("--repeats", args.repeats),
-    ):
-        if value is not None and value < 1:
-            raise ConfigError(f"{option} {value} is invalid; expected an integer ≥ 1.")
+    check_positive_integers(args, "--timeslices", "--threads", "--train-batch-size", "--repeats")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
 

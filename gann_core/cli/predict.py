@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from gann_core.cli._common import add_model_argument, add_threshold_arguments, check_thresholds
+from gann_core.cli._common import add_model_argument, add_threshold_arguments, check_positive_integers, check_thresholds
 
 
 def add_parser(subparsers) -> None:
@@ -47,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_path(args.output, example="predictions.parquet")
     _check_not_input(args.input, args.output)
     check_thresholds(args)
-    _check_positive("--batch-size", args.batch_size)
-    _check_positive("--z0-window", args.z0_window)
+    check_positive_integers(args, "--batch-size", "--z0-window")
     model = Model.load(args.model, device=choose_device(args.device))
     # The file is read, scored and written a chunk of timeslices at a time, so memory stays
     # bounded and reading overlaps the scoring of earlier chunks.
@@ -123,10 +122,3 @@ def _check_not_input(input_path: str, output_path: str) -> None:
     for target in (Path(output_path), pairs_path(output_path)):
         if target.resolve() == source:
             raise ConfigError(f"-o {output_path} would overwrite the input file {input_path}, so choose another output file.")
-
-
-def _check_positive(option: str, value: int) -> None:
-    from gann_core.errors import ConfigError
-
-    if value < 1:
-        raise ConfigError(f"{option} {value} is invalid; use an integer of 1 or more.")

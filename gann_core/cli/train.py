@@ -9,7 +9,7 @@ import shlex
 import sys
 from dataclasses import replace
 
-from gann_core.cli._common import parse_assignments
+from gann_core.cli._common import check_positive_integers, parse_assignments
 
 logger = logging.getLogger("gann_core.cli")
 
@@ -82,15 +82,11 @@ def build_config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from gann_core.errors import ConfigError
     from gann_core.io import check_output_path
     from gann_core.train import train
 
     # The same checks as TrainConfig.validate, but the message names the option.
-    for option in ("--n-train", "--n-test", "--final-epochs", "--max-epochs-per-stage", "--batch-size"):
-        value = getattr(args, option[2:].replace("-", "_"))
-        if value is not None and value < 1:
-            raise ConfigError(f"{option} {value} is invalid; use an integer of 1 or more.")
+    check_positive_integers(args, "--n-train", "--n-test", "--final-epochs", "--max-epochs-per-stage", "--batch-size")
     config = build_config(args)
     # Before minutes of training, as the other commands do with their -o.
     check_output_path(args.output, example="model.pt")
