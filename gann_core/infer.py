@@ -169,10 +169,11 @@ def _score(
         def run(bounds: tuple[int, int]):
             part = table.select(slice(*bounds))
             part_pairs, part_scores = _score_chunk(model, part, candidates, z0_window, batch_size)
-            labels = None
-            if assemble is not None:
-                labels = assemble(part.slice_track_offsets, part_pairs, _host_scores(part, part_pairs, part_scores))
-            return part_pairs, part_scores, labels
+            if assemble is None:
+                # The scores stay on the device and are copied to the host once, at the end.
+                return part_pairs, part_scores, None
+            part_scores = _host_scores(part, part_pairs, part_scores)
+            return part_pairs, part_scores, assemble(part.slice_track_offsets, part_pairs, part_scores)
 
         chunks = [(lo, min(lo + size, table.n_timeslices)) for lo in range(0, table.n_timeslices, size)]
         first_a, first_b, pieces, labelled = [], [], [], []
@@ -187,9 +188,10 @@ def _score(
     finally:
         if bar is not None:
             bar.close()
-    labels = np.concatenate(labelled) if assemble is not None else None
     pairs = TrackPairs(np.concatenate(first_a), np.concatenate(first_b))
-    return pairs, _host_scores(table, pairs, torch.cat(pieces)), labels
+    if assemble is None:
+        return pairs, _host_scores(table, pairs, torch.cat(pieces)), None
+    return pairs, np.concatenate(pieces), np.concatenate(labelled)
 
 
 def _score_chunk(
@@ -208,8 +210,8 @@ def _host_scores(table: Timeslices, pairs: TrackPairs, scores: torch.Tensor) -> 
     """Copy the scores of ``table``'s ``pairs`` to the host as float64, raising when any is NaN.
 
     NaN scores come from hit features that are not finite in float32, for example from
-    coordinates far outside any detector that pass the input checks (which only reject NaN
-    and infinity), so the error points at the data.
+    coordinates far outside any detector in a table built in memory (reading a file rejects
+    coordinates beyond 1 km), so the error points at the data.
     """
     values = scores.cpu().numpy().astype(np.float64)
     bad = np.flatnonzero(~np.isfinite(values))
