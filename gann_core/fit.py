@@ -89,7 +89,7 @@ def fit_tracks(table: Timeslices, *, min_sigma_mm: float = 0.01) -> TrackFit:
     z = table.columns["z"]
     offsets = table.track_offsets
     starts = offsets[:-1]
-    n_hits = np.diff(offsets).astype(np.float64)
+    n_hits = table.hits_per_track.astype(np.float64)
     per_hit = table.per_hit
 
     def track_sum(values: np.ndarray) -> np.ndarray:
@@ -200,17 +200,24 @@ def _innermost_outermost(table: Timeslices) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def _solve_symmetric(matrix: tuple[np.ndarray, ...], rhs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
-    """Solve symmetric 3 × 3 systems, one per entry, by the adjugate (Cramer's rule).
+def _adjugate(matrix: tuple[np.ndarray, ...]) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Return the adjugate's upper triangle and 1 / determinant of symmetric 3 × 3 matrices.
 
-    ``matrix`` gives the upper triangle (m00, m01, m02, m11, m12, m22). A singular system
-    (for example three hits at one position) gives zeros instead of failing.
+    ``matrix`` and the adjugate are given as upper triangles (m00, m01, m02, m11, m12, m22).
+    A singular matrix (for example three hits at one position) gets 1 / determinant = 0, so
+    its solution or inverse is zeros instead of a failure.
     """
     m00, m01, m02, m11, m12, m22 = matrix
     c00, c01, c02 = m11 * m22 - m12 * m12, m02 * m12 - m01 * m22, m01 * m12 - m02 * m11
     c11, c12, c22 = m00 * m22 - m02 * m02, m01 * m02 - m00 * m12, m00 * m11 - m01 * m01
     det = m00 * c00 + m01 * c01 + m02 * c02
     inverse_det = np.divide(1.0, det, out=np.zeros_like(det), where=det != 0)
+    return (c00, c01, c02, c11, c12, c22), inverse_det
+
+
+def _solve_symmetric(matrix: tuple[np.ndarray, ...], rhs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """Solve symmetric 3 × 3 systems, one per entry, by the adjugate (Cramer's rule); see :func:`_adjugate`."""
+    (c00, c01, c02, c11, c12, c22), inverse_det = _adjugate(matrix)
     r0, r1, r2 = rhs
     return (
         (c00 * r0 + c01 * r1 + c02 * r2) * inverse_det,
@@ -220,11 +227,8 @@ def _solve_symmetric(matrix: tuple[np.ndarray, ...], rhs: tuple[np.ndarray, ...]
 
 
 def _inverse_diagonal_symmetric(matrix: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
-    """Diagonal of the inverse of symmetric 3 × 3 matrices given as (m00, m01, m02, m11, m12, m22)."""
-    m00, m01, m02, m11, m12, m22 = matrix
-    c00, c11, c22 = m11 * m22 - m12 * m12, m00 * m22 - m02 * m02, m00 * m11 - m01 * m01
-    det = m00 * c00 + m01 * (m02 * m12 - m01 * m22) + m02 * (m01 * m12 - m02 * m11)
-    inverse_det = np.divide(1.0, det, out=np.zeros_like(det), where=det != 0)
+    """Return the diagonal of the inverse of symmetric 3 × 3 matrices (see :func:`_adjugate`)."""
+    (c00, _, _, c11, _, c22), inverse_det = _adjugate(matrix)
     return c00 * inverse_det, c11 * inverse_det, c22 * inverse_det
 
 
