@@ -486,8 +486,8 @@ def format_report(report: dict) -> str:
             rows.append([label, "-", f"{baselines[key]:.0f}", f"{baselines['peak_rss_mib']:.0f}"] + [""] * len(STAGES))
         lines += _table(header, rows)
         if len(chunked_runs) > 1:
-            each = ", ".join(f"{record['slices_per_s']:.0f}" for record in chunked_runs)
-            lines.append(f"chunks at once: median of {len(chunked_runs)} runs ({each} timeslices/s)")
+            run_figures = ", ".join(f"{record['slices_per_s']:.0f}" for record in chunked_runs)
+            lines.append(f"chunks at once: median of {len(chunked_runs)} runs ({run_figures} timeslices/s)")
         lines.append(f"baseline calibration: {baselines['calibration']}")
     if "training" in report:
         record = report["training"]

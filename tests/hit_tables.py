@@ -7,8 +7,12 @@ Test modules import these from here, not from ``conftest``: the viewer tests hav
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from gann_core.table import Timeslices
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 

@@ -76,7 +76,8 @@ class TimesliceChunks:
     Iterating yields :class:`Timeslices` tables of ``timeslices_per_chunk`` timeslices in
     file order, with the checks of :func:`read_timeslices` (row numbers in messages count
     from the start of the file, and dropped short tracks give one warning at the end). Only
-    about one chunk of the file is in memory at a time, besides the ``timeslice_id`` column.
+    about one chunk of the file is in memory at a time, besides the first row of each
+    timeslice.
 
     That needs the rows of each timeslice to be contiguous and the ids non-decreasing, as
     GANN writes them. A file with timeslices in another order, or without ``timeslice_id``,

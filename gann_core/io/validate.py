@@ -426,4 +426,3 @@ def check_min_hits(min_hits: int) -> None:
     """Raise :class:`ConfigError` unless ``min_hits`` is a positive integer."""
     if isinstance(min_hits, bool) or not isinstance(min_hits, (int, np.integer)) or min_hits < 1:
         raise ConfigError(f"min_hits must be a positive integer (3 for the helix fit), got {min_hits!r}.")
-

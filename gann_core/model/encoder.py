@@ -220,7 +220,7 @@ class GATEncoder(nn.Module):
         blocks = _band_blocks(hit_track, self.block_nodes if x.device.type == "cpu" else None)
         if len(blocks) == 1:
             return track_mean(self._band_block(x, hit_track, band, parameters, layer), hit_track, num_tracks)
-        # Blocks start at a track's first hit, so block b holds tracks first[b]..last[b].
+        # Blocks start at a track's first hit, so block b contains tracks first[b]..last[b].
         means = []
         next_track = 0
         for lo, hi in blocks:
